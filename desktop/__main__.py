@@ -1,0 +1,23 @@
+"""Entry point: ``qwen-desktop`` / ``python -m desktop``.
+
+No arguments opens the window; subcommands (chat, key, notes, ...) run the command line without Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from desktop.cli import SUBCOMMANDS, run_cli
+
+    if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help", "--version"}):
+        return run_cli(args)
+    from desktop.app import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The one composition root: QApplication, the qasync loop, services, the window, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.handlers
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from types import TracebackType
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt otherwise
+
+from desktop import APP_NAME, ORG_NAME, __version__  # noqa: E402
+from desktop.core import paths  # noqa: E402
+from desktop.core import settings as settings_mod  # noqa: E402
+from desktop.core.chat import ChatService  # noqa: E402
+from desktop.core.errors import redact  # noqa: E402
+from desktop.core.history import HistoryStore  # noqa: E402
+from desktop.core.runtime import Session  # noqa: E402
+from desktop.core.secrets import KeyStore  # noqa: E402
+
+log = logging.getLogger("desktop")
+
+
+def setup_logging() -> None:
+    """A rotating log file in the data dir (a windowed app has no console); keys are redacted."""
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_dir() / "qwen-desktop.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpcore2").setLevel(logging.WARNING)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def app_icon():  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    base = resources.files("desktop.resources") / "icons"
+    for size in (16, 32, 48, 64, 128, 256):
+        path = base / f"qwen-desktop-{size}.png"
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
+
+
+@dataclass
+class Services:
+    session: Session
+    history: HistoryStore
+    chat: ChatService
+
+
+def build_services() -> Services:
+    settings = settings_mod.load()
+    history = HistoryStore(paths.history_db())
+    return Services(Session(settings, KeyStore()), history, ChatService(history))
+
+
+def _install_excepthook() -> None:
+    """Unexpected exceptions are logged and shown in a dialog instead of vanishing."""
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        details = redact("".join(traceback.format_exception(kind, value, tb)))
+        log.error("unexpected error\n%s", details)
+        try:
+            from desktop.ui.crash_dialog import show_crash_dialog
+
+            show_crash_dialog(details)
+        except Exception:  # never let the hook itself crash
+            log.exception("could not show the crash dialog")
+
+    sys.excepthook = hook
+
+
+def create_application(argv: Sequence[str]):  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("qwen-desktop")
+    return app
+
+
+def run_app(argv: Sequence[str] = ()) -> int:
+    import qasync
+
+    from desktop.ui import i18n, style
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.tasks import TaskRunner
+
+    setup_logging()
+    app = create_application(argv)
+    _install_excepthook()
+    services = build_services()
+    translators = i18n.install(app, services.session.settings.language)
+    style.apply(app)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    tasks = TaskRunner()
+    window = MainWindow(services.session, services.chat, tasks, icon=app.windowIcon())
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+
+    async def main() -> None:
+        window.show()
+        log.info("Qwen Desktop %s started; data in %s", __version__, paths.data_dir())
+        await window.start()
+        await closed.wait()
+        await tasks.shutdown()
+        await services.session.aclose()
+        services.history.close()
+
+    with loop:
+        loop.run_until_complete(main())
+    del translators
+    return 0

@@ -1,0 +1,331 @@
+"""The DashScope client: streaming chat, embeddings and the model list, with errors as our types.
+
+A thin wrapper over the openai SDK's ``AsyncOpenAI`` pointed at DashScope's OpenAI-compatible
+endpoint. The SDK's own retries are off: callers own the retry policy (:mod:`desktop.core.retry`)
+so that waits are visible and cancellable. Create the client inside the running event loop and
+close it with :meth:`QwenClient.aclose`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import openai
+
+from desktop.core.errors import ErrorKind, QwenError, classify, redact
+from desktop.core.models import is_chat_model, thinking_flag
+
+log = logging.getLogger(__name__)
+
+_PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfig:
+    base_url: str
+    api_key: str = field(repr=False)
+    proxy_mode: str = "system"  # "system", "none" or "manual"
+    proxy_url: str = ""
+    timeout: float = 60.0
+
+
+# ---- events of a streamed chat reply ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStarted:
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContentDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    reason: str  # "stop", "length", "tool_calls", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+ChatEvent = StreamStarted | ReasoningDelta | ContentDelta | Finished | Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    vectors: list[list[float]]  # in input order
+    total_tokens: int
+    request_id: str | None
+
+
+# ---- proxies ---------------------------------------------------------------------------------
+
+
+def system_proxy_for(url: str) -> str | None:
+    """The proxy the operating system (or HTTPS_PROXY / NO_PROXY) says to use for ``url``."""
+    host = urlsplit(url).hostname or ""
+    if host and urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies()
+    scheme = urlsplit(url).scheme or "https"
+    return proxies.get(scheme) or proxies.get("all")
+
+
+def _proxy_for(config: ConnectionConfig) -> str | None:
+    if config.proxy_mode == "manual":
+        return config.proxy_url.strip() or None
+    if config.proxy_mode == "none":
+        return None
+    return system_proxy_for(config.base_url)
+
+
+# ---- the client ------------------------------------------------------------------------------
+
+
+class QwenClient:
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self.proxy = _proxy_for(config)
+        timeout = httpx2.Timeout(config.timeout, connect=15.0, read=max(config.timeout, 120.0))
+        if config.proxy_mode == "system" and not any(os.environ.get(v) for v in _PROXY_ENV):
+            # No proxy env vars: httpx only reads the environment, so hand it the OS setting
+            # (Windows registry / macOS System Configuration) that urllib found, if any.
+            http = httpx2.AsyncClient(proxy=self.proxy, timeout=timeout, trust_env=True)
+        elif config.proxy_mode == "system":
+            http = httpx2.AsyncClient(timeout=timeout, trust_env=True)  # env vars incl. NO_PROXY
+        else:
+            http = httpx2.AsyncClient(proxy=self.proxy, timeout=timeout, trust_env=False)
+        self._http = http
+        self._openai = openai.AsyncOpenAI(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            max_retries=0,
+            http_client=http,
+            timeout=timeout,
+        )
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+
+    async def __aenter__(self) -> QwenClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- chat ------------------------------------------------------------------------------
+
+    async def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        model: str,
+        temperature: float | None = None,
+        thinking: bool = False,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[ChatEvent]:
+        """Stream one reply. Cancel the consuming task to stop: the HTTP response is closed.
+
+        Raises :class:`QwenError`; an error after the first chunk is ``CUT_OFF`` (the caller
+        keeps the text received so far).
+        """
+        extra: dict[str, Any] = {}
+        flag = thinking_flag(model, thinking)
+        if flag is not None:
+            extra["enable_thinking"] = flag
+        kwargs: dict[str, Any] = {}
+        if temperature is not None:
+            kwargs["temperature"] = min(max(temperature, 0.0), 1.99)
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        try:
+            stream = await self._openai.chat.completions.create(
+                model=model,
+                messages=list(messages),  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+                extra_body=extra or None,
+                **kwargs,
+            )
+        except Exception as exc:
+            raise self._translate(exc) from None
+        request_id = stream.response.headers.get("x-request-id")
+        yield StreamStarted(request_id)
+        received = False
+        try:
+            async with stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        yield _usage(chunk.usage)
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    delta = choice.delta
+                    if delta is not None:
+                        reasoning = getattr(delta, "reasoning_content", None)
+                        if reasoning:
+                            received = True
+                            yield ReasoningDelta(reasoning)
+                        if delta.content:
+                            received = True
+                            yield ContentDelta(delta.content)
+                    if choice.finish_reason:
+                        yield Finished(choice.finish_reason)
+        except QwenError:
+            raise
+        except Exception as exc:
+            error = self._translate(exc, request_id=request_id)
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.UNKNOWN) or received:
+                raise QwenError(
+                    ErrorKind.CUT_OFF, error.detail or str(error.kind), status=error.status,
+                    code=error.code, request_id=error.request_id or request_id,
+                ) from None
+            raise error from None
+
+    # -- embeddings and models --------------------------------------------------------------
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        text_type: str | None = None,
+    ) -> Embeddings:
+        """Embed ``texts`` in ONE request (respect the model's input cap; no retries here)."""
+        kwargs: dict[str, Any] = {"encoding_format": "float"}
+        if dimensions is not None and not model.startswith(("text-embedding-v1", "text-embedding-v2")):
+            kwargs["dimensions"] = dimensions
+        if text_type:
+            kwargs["extra_body"] = {"text_type": text_type}
+        try:
+            raw = await self._openai.embeddings.with_raw_response.create(
+                model=model, input=list(texts), **kwargs
+            )
+        except Exception as exc:
+            raise self._translate(exc) from None
+        response = raw.parse()
+        data = sorted(response.data, key=lambda d: d.index)
+        if len(data) != len(texts):
+            raise QwenError(ErrorKind.BAD_REQUEST, f"expected {len(texts)} vectors, got {len(data)}")
+        usage = response.usage
+        return Embeddings(
+            vectors=[list(d.embedding) for d in data],
+            total_tokens=int(getattr(usage, "total_tokens", 0) or 0),
+            request_id=raw.headers.get("x-request-id"),
+        )
+
+    async def list_models(self) -> list[str]:
+        """Chat model ids the service lists, sorted; raises QwenError."""
+        try:
+            page = await self._openai.models.list()
+        except Exception as exc:
+            raise self._translate(exc) from None
+        return sorted({m.id for m in page.data if is_chat_model(m.id)})
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def _translate(self, exc: BaseException, *, request_id: str | None = None) -> QwenError:
+        return translate_error(exc, proxy=self.proxy, request_id=request_id)
+
+
+def _usage(raw: Any) -> Usage:
+    details = getattr(raw, "completion_tokens_details", None)
+    prompt_details = getattr(raw, "prompt_tokens_details", None)
+    return Usage(
+        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+        reasoning_tokens=int(getattr(details, "reasoning_tokens", 0) or 0) if details else 0,
+        cached_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0) if prompt_details else 0,
+    )
+
+
+def _body_fields(body: object) -> tuple[str | None, str]:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            code = inner.get("code") or inner.get("type")
+            return (str(code) if code else None), str(inner.get("message") or "")
+    if isinstance(body, str):
+        return None, body
+    return None, ""
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, kind):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def translate_error(
+    exc: BaseException, *, proxy: str | None = None, request_id: str | None = None
+) -> QwenError:
+    """Turn an SDK / transport exception into a :class:`QwenError`."""
+    if isinstance(exc, QwenError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        code, message = _body_fields(exc.body)
+        status = exc.status_code
+        kind, limit = classify(status, code, message)
+        if status == 404 and not message:
+            message = "404 Not Found"
+        return QwenError(kind, message, status=status, code=code,
+                         request_id=exc.request_id or request_id, limit=limit)
+    if isinstance(exc, openai.APITimeoutError):
+        return QwenError(ErrorKind.TIMEOUT, "timed out", request_id=request_id)
+    if isinstance(exc, openai.APIConnectionError):
+        if _caused_by(exc, httpx2.ProxyError) or (proxy and _caused_by(exc, httpx2.ConnectError)):
+            return QwenError(ErrorKind.PROXY, _describe(exc), request_id=request_id)
+        return QwenError(ErrorKind.NETWORK, _describe(exc), request_id=request_id)
+    if isinstance(exc, openai.APIError):
+        # An error event inside the stream: the SDK gives no status, only the body.
+        code, message = _body_fields(exc.body)
+        kind, limit = classify(None, code, message or exc.message)
+        if kind is ErrorKind.UNKNOWN:
+            kind = ErrorKind.CUT_OFF
+        return QwenError(kind, message or exc.message, code=code, request_id=request_id, limit=limit)
+    if isinstance(exc, (httpx2.ProxyError,)):
+        return QwenError(ErrorKind.PROXY, _describe(exc))
+    if isinstance(exc, (httpx2.TransportError, OSError)):
+        return QwenError(ErrorKind.NETWORK, _describe(exc))
+    if isinstance(exc, ValueError) and "proxy" in str(exc).lower():
+        return QwenError(ErrorKind.PROXY, redact(str(exc)))
+    log.exception("unexpected client error", exc_info=exc)
+    return QwenError(ErrorKind.UNKNOWN, f"{type(exc).__name__}: {redact(str(exc))}")
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost cause's text, e.g. "[Errno 111] Connection refused"."""
+    cur: BaseException = exc
+    while cur.__cause__ is not None or cur.__context__ is not None:
+        cur = cur.__cause__ or cur.__context__  # type: ignore[assignment]
+    text = str(cur) or type(cur).__name__
+    return redact(text)

@@ -1,0 +1,199 @@
+"""Conversations and their messages, kept in SQLite in the data directory.
+
+Writes are small (one row per message, a streaming reply's text updated every few seconds), so
+a crash mid-stream loses at most the last few seconds of the unfinished reply. WAL mode keeps
+reads from blocking writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from desktop.core.client import Usage
+
+
+class Status(StrEnum):
+    OK = "ok"
+    STREAMING = "streaming"  # only while a reply is arriving; found on start = the app crashed
+    STOPPED = "stopped"  # the user pressed Stop; partial text kept
+    CUT_OFF = "cut_off"  # the connection dropped or the service failed mid-reply; partial text kept
+    ERROR = "error"  # the request failed; the assistant row holds the error
+    LENGTH = "length"  # the model hit its output limit
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str  # "user" or "assistant"
+    content: str
+    reasoning: str = ""
+    status: Status = Status.OK
+    model: str = ""
+    usage: Usage | None = None
+    error_kind: str = ""
+    error_detail: str = ""
+    request_id: str = ""
+    created: float = field(default_factory=time.time)
+    thinking_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str
+    created: float
+    updated: float
+    message_count: int = 0
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL DEFAULT '',
+    reasoning TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'ok',
+    model TEXT NOT NULL DEFAULT '',
+    usage TEXT,
+    error_kind TEXT NOT NULL DEFAULT '',
+    error_detail TEXT NOT NULL DEFAULT '',
+    request_id TEXT NOT NULL DEFAULT '',
+    thinking_seconds REAL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+"""
+SCHEMA_VERSION = 1
+
+
+class HistoryStore:
+    """One SQLite connection, used from the thread that created it (the UI / CLI loop thread)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._recover_interrupted()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _recover_interrupted(self) -> None:
+        """Replies left 'streaming' by a crash keep their text and are marked cut off."""
+        self._db.execute("UPDATE messages SET status=? WHERE status=?",
+                         (Status.CUT_OFF.value, Status.STREAMING.value))
+
+    # -- conversations ---------------------------------------------------------------------
+
+    def create_conversation(self, title: str = "") -> Conversation:
+        now = time.time()
+        cur = self._db.execute(
+            "INSERT INTO conversations(title, created, updated) VALUES (?, ?, ?)", (title, now, now))
+        return Conversation(int(cur.lastrowid or 0), title, now, now)
+
+    def conversations(self) -> list[Conversation]:
+        rows = self._db.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id=c.id) AS n "
+            "FROM conversations c ORDER BY updated DESC, id DESC").fetchall()
+        return [Conversation(r["id"], r["title"], r["created"], r["updated"], r["n"]) for r in rows]
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        r = self._db.execute("SELECT * FROM conversations WHERE id=?", (conversation_id,)).fetchone()
+        return Conversation(r["id"], r["title"], r["created"], r["updated"]) if r else None
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip(), conversation_id))
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        self._db.execute("DELETE FROM conversations WHERE id=?", (conversation_id,))
+
+    def _touch(self, conversation_id: int) -> None:
+        self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (time.time(), conversation_id))
+
+    # -- messages --------------------------------------------------------------------------
+
+    def add_message(
+        self, conversation_id: int, role: str, content: str, *, status: Status = Status.OK,
+        model: str = "",
+    ) -> Message:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO messages(conversation_id, role, content, status, model, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, status.value, model, now))
+            self._touch(conversation_id)
+        return Message(int(cur.lastrowid or 0), conversation_id, role, content, status=status,
+                       model=model, created=now)
+
+    def update_message(self, message: Message) -> None:
+        usage = None
+        if message.usage is not None:
+            u = message.usage
+            usage = json.dumps({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                                "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens})
+        self._db.execute(
+            "UPDATE messages SET content=?, reasoning=?, status=?, model=?, usage=?, error_kind=?, "
+            "error_detail=?, request_id=?, thinking_seconds=? WHERE id=?",
+            (message.content, message.reasoning, message.status.value, message.model, usage,
+             message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
+             message.id))
+
+    def delete_message(self, message_id: int) -> None:
+        self._db.execute("DELETE FROM messages WHERE id=?", (message_id,))
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        rows = self._db.execute(
+            "SELECT * FROM messages WHERE conversation_id=? ORDER BY id", (conversation_id,)).fetchall()
+        return [_message(r) for r in rows]
+
+    def message(self, message_id: int) -> Message | None:
+        r = self._db.execute("SELECT * FROM messages WHERE id=?", (message_id,)).fetchone()
+        return _message(r) if r else None
+
+
+def _message(r: sqlite3.Row) -> Message:
+    usage = None
+    if r["usage"]:
+        try:
+            u = json.loads(r["usage"])
+            usage = Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)),
+                          int(u.get("reasoning_tokens", 0)), int(u.get("cached_tokens", 0)))
+        except (ValueError, TypeError, AttributeError):
+            usage = None
+    return Message(
+        id=r["id"], conversation_id=r["conversation_id"], role=r["role"], content=r["content"],
+        reasoning=r["reasoning"], status=Status(r["status"]), model=r["model"], usage=usage,
+        error_kind=r["error_kind"], error_detail=r["error_detail"], request_id=r["request_id"],
+        created=r["created"], thinking_seconds=r["thinking_seconds"],
+    )

@@ -1,0 +1,169 @@
+"""Markdown to the HTML subset Qt's rich-text engine renders, with highlighted code blocks.
+
+markdown-it-py parses (CommonMark + GitHub tables and strikethrough); Pygments colours fenced code
+with inline styles (Qt has no CSS classes for spans). Code blocks and tables get Qt-friendly
+attributes (a one-cell table gives a code block its background and padding reliably).
+
+For streaming, :func:`stable_prefix_end` finds where the text can be cut into blocks that will
+never change again, so the window renders each finished block once and only re-renders the short
+unfinished tail — never the whole reply per token.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name, guess_lexer
+from pygments.util import ClassNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    code_bg: str
+    code_border: str
+    inline_code_bg: str
+    table_border: str
+    table_header_bg: str
+    quote_fg: str
+    pygments_style: str
+
+
+LIGHT = Palette("#f6f8fa", "#d0d7de", "#eff1f3", "#d0d7de", "#f0f3f6", "#57606a", "default")
+DARK = Palette("#161b22", "#30363d", "#2d333b", "#444c56", "#22272e", "#9da7b3", "monokai")
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+@lru_cache(maxsize=4)
+def _formatter(style: str) -> HtmlFormatter:  # type: ignore[type-arg]
+    return HtmlFormatter(style=style, noclasses=True, nowrap=True)
+
+
+def _highlight(code: str, lang: str, palette: Palette) -> str:
+    lexer = None
+    if lang:
+        try:
+            lexer = get_lexer_by_name(lang.lower())
+        except ClassNotFound:
+            lexer = None
+    if lexer is None and len(code) < 2_000:
+        try:
+            lexer = guess_lexer(code)
+            if lexer.name == "Text only" or getattr(lexer, "analyse_text", None) is None:
+                lexer = None
+        except ClassNotFound:
+            lexer = None
+    if lexer is None:
+        return html.escape(code)
+    return highlight(code, lexer, _formatter(palette.pygments_style)).rstrip("\n")
+
+
+class _QtRenderer(RendererHTML):
+    """Emit markup Qt's QTextDocument renders well."""
+
+    palette: Palette = LIGHT
+    highlight: bool = True
+
+    def fence(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        token = tokens[idx]
+        lang = token.info.strip().split()[0] if token.info.strip() else ""
+        code = token.content.rstrip("\n")
+        if self.highlight:
+            body = _highlight(code, lang, self.palette)
+        else:  # a block still streaming: colour it once its fence closes
+            body = html.escape(code)
+        body = body.replace("\n", "<br/>")
+        # Keep leading spaces: Qt collapses them outside <pre>, and <pre> inside a cell is fine.
+        p = self.palette
+        label = (f'<div style="color:{p.quote_fg}; font-size:small;">{html.escape(lang)}</div>'
+                 if lang else "")
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="8" border="0" '
+            f'style="background-color:{p.code_bg}; border: 1px solid {p.code_border}; margin: 6px 0;">'
+            f'<tr><td>{label}<pre style="margin:0; white-space:pre-wrap;">{body}</pre></td></tr></table>\n'
+        )
+
+    code_block = fence
+
+    def code_inline(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        return (f'<code style="background-color:{self.palette.inline_code_bg};">&nbsp;'
+                f'{html.escape(tokens[idx].content)}&nbsp;</code>')
+
+    def table_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        return (f'<table border="1" cellspacing="0" cellpadding="6" '
+                f'style="border-collapse: collapse; border-color:{self.palette.table_border}; '
+                f'margin: 6px 0;">\n')
+
+    def th_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        align = tokens[idx].attrGet("style") or ""
+        align = align.replace("text-align:", "").strip()
+        attr = f' align="{align}"' if align else ""
+        return f'<th{attr} style="background-color:{self.palette.table_header_bg};">'
+
+    def td_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        align = tokens[idx].attrGet("style") or ""
+        align = align.replace("text-align:", "").strip()
+        return f'<td align="{align}">' if align else "<td>"
+
+    def blockquote_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        return f'<blockquote style="color:{self.palette.quote_fg};">'
+
+
+@lru_cache(maxsize=4)
+def _parser(dark: bool, highlight: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    renderer = _QtRenderer(md)
+    renderer.palette = DARK if dark else LIGHT
+    renderer.highlight = highlight
+    md.renderer = renderer
+    return md
+
+
+def render(text: str, *, dark: bool = False, highlight: bool = True) -> str:
+    """Markdown source to HTML for ``QTextDocument.setHtml`` / ``QTextBrowser``."""
+    if not text:
+        return ""
+    return _parser(dark, highlight).render(text)
+
+
+def stable_prefix_end(text: str) -> int:
+    """Index where the text splits into finished blocks and an unfinished tail.
+
+    A block is finished once a blank line follows it outside a code fence: later text cannot
+    change how it renders (CommonMark blocks end at blank lines; lists and quotes may continue,
+    which at worst starts a new list with the right number). Returns 0 when nothing is finished.
+    """
+    end = 0
+    pending = 0  # a blank line after a block: a boundary once the next block starts unindented
+    fence: str | None = None
+    pos = 0
+    previous_blank = True
+    for line in text.splitlines(keepends=True):
+        line_end = pos + len(line)
+        if not line.endswith("\n"):
+            break
+        stripped = line.strip()
+        match = _FENCE.match(line)
+        if fence is None:
+            if stripped and pending and not line[0].isspace():
+                end = pending  # the next block starts at column 0: it cannot continue the last one
+            if stripped:
+                pending = 0
+            if match:
+                fence = match.group(1)
+            elif not stripped and not previous_blank:
+                pending = line_end
+        elif match and stripped.startswith(fence[0] * len(fence)) and set(stripped) <= {fence[0]}:
+            fence = None
+            end = line_end  # a closed fence is a finished block by itself
+        previous_blank = not stripped and fence is None
+        pos = line_end
+    return end

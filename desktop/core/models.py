@@ -1,0 +1,84 @@
+"""What we know about Qwen models: thinking capability, context size, defaults.
+
+DashScope's ``/models`` lists ~165 ids with no metadata, so capabilities live in this table
+(see the reference, section 2), matched by exact id and then by pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Thinking(StrEnum):
+    NONE = "none"  # sending enable_thinking may give 400
+    HYBRID_OFF = "hybrid_off"  # supports the flag, default off
+    HYBRID_ON = "hybrid_on"  # supports the flag, default on
+    ONLY = "only"  # always thinks; sending false gives 400
+
+
+DEFAULT_CHAT_MODELS: tuple[str, ...] = (
+    "qwen-plus", "qwen-max", "qwen-flash", "qwen-turbo", "qwen3-max", "qwq-plus",
+)
+DEFAULT_MODEL = "qwen-plus"
+
+# (pattern, thinking) checked in order; the first match wins.
+_THINKING_RULES: tuple[tuple[re.Pattern[str], Thinking], ...] = tuple(
+    (re.compile(p), t)
+    for p, t in (
+        (r"^qwq", Thinking.ONLY),
+        (r"-thinking(-|$)", Thinking.ONLY),
+        (r"-instruct(-|$)", Thinking.NONE),
+        (r"^qwen-max", Thinking.NONE),
+        (r"^qwen-(plus|flash|turbo)", Thinking.HYBRID_OFF),
+        (r"^qwen3-max", Thinking.HYBRID_OFF),
+        (r"^qwen3\.[5-9]-", Thinking.HYBRID_ON),
+        (r"^qwen3-\d+(\.\d+)?b", Thinking.HYBRID_ON),
+        (r"^qwen3-", Thinking.HYBRID_ON),
+    )
+)
+
+# Context window in tokens (indicative; Alibaba changes them).
+_CONTEXT: dict[str, int] = {
+    "qwen-plus": 1_000_000, "qwen-flash": 1_000_000, "qwen-turbo": 128_000, "qwen-max": 32_000,
+    "qwen3-max": 256_000, "qwq-plus": 128_000,
+}
+DEFAULT_CONTEXT = 32_000
+
+_NOT_CHAT = re.compile(
+    r"(embedding|rerank|tts|asr|paraformer|sambert|cosyvoice|wanx|wan2|flux|stable-diffusion|"
+    r"image|video|-vl-ocr|gte-|opennlu|farui-|realtime|livetranslate|mt-|audio|omni)",
+    re.IGNORECASE,
+)
+
+
+def thinking_mode(model: str) -> Thinking:
+    for pattern, mode in _THINKING_RULES:
+        if pattern.search(model):
+            return mode
+    return Thinking.NONE
+
+
+def thinking_flag(model: str, want_thinking: bool) -> bool | None:
+    """The ``enable_thinking`` value to send, or None to send nothing.
+
+    Only hybrid models get the flag; thinking-only and non-thinking models reject a wrong value.
+    """
+    mode = thinking_mode(model)
+    if mode in (Thinking.HYBRID_OFF, Thinking.HYBRID_ON):
+        return want_thinking
+    return None
+
+
+def context_window(model: str) -> int:
+    for name, size in _CONTEXT.items():
+        if model == name or model.startswith(name + "-"):
+            return size
+    return DEFAULT_CONTEXT
+
+
+def is_chat_model(model_id: str) -> bool:
+    """Whether an id from ``GET /models`` is a text chat model worth listing."""
+    if _NOT_CHAT.search(model_id):
+        return False
+    return model_id.startswith(("qwen", "qwq", "deepseek", "kimi", "glm", "moonshot", "llama"))

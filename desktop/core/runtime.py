@@ -1,0 +1,58 @@
+"""Building a connection from settings, key and environment — shared by the window and the CLI."""
+
+from __future__ import annotations
+
+from desktop.core.client import ConnectionConfig, QwenClient
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.regions import resolve_base_url
+from desktop.core.secrets import ApiKey, KeyStore
+from desktop.core.settings import Settings
+
+
+def connection_config(settings: Settings, key: ApiKey | None) -> ConnectionConfig:
+    if key is None or not key.value:
+        raise QwenError(ErrorKind.NO_KEY)
+    base_url, _source = resolve_base_url(settings.region, settings.custom_base_url)
+    if not base_url:
+        raise QwenError(ErrorKind.NOT_FOUND, "no base URL configured")
+    return ConnectionConfig(base_url=base_url, api_key=key.value, proxy_mode=settings.proxy_mode,
+                            proxy_url=settings.proxy_url)
+
+
+class Session:
+    """The live connection state shared by the window's tabs: settings, key, and one client.
+
+    The client is created lazily inside the running loop and replaced when the settings or key
+    change. Reading the key may block (keyring over D-Bus): call :meth:`load_key` in an executor.
+    """
+
+    def __init__(self, settings: Settings, key_store: KeyStore) -> None:
+        self.settings = settings
+        self.key_store = key_store
+        self.key: ApiKey | None = None
+        self._client: QwenClient | None = None
+        self._client_config: ConnectionConfig | None = None
+        self._retired: list[QwenClient] = []
+
+    def load_key(self) -> ApiKey | None:
+        self.key = self.key_store.get()
+        return self.key
+
+    def config(self) -> ConnectionConfig:
+        return connection_config(self.settings, self.key)
+
+    def client(self) -> QwenClient:
+        config = self.config()
+        if self._client is None or config != self._client_config:
+            if self._client is not None:
+                self._retired.append(self._client)
+            self._client = QwenClient(config)
+            self._client_config = config
+        return self._client
+
+    async def aclose(self) -> None:
+        clients = [*self._retired, *([self._client] if self._client else [])]
+        self._client = None
+        self._retired.clear()
+        for client in clients:
+            await client.aclose()

@@ -1,0 +1,121 @@
+"""Typed user settings, kept as versioned JSON in the data directory, written atomically.
+
+Window geometry and other UI state are not settings: the window keeps them in QSettings.
+The API key is never a setting (see :mod:`desktop.core.secrets`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core import paths
+from desktop.core.models import DEFAULT_MODEL
+from desktop.core.regions import Region
+
+SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Qwen, a helpful assistant. Answer in the language of the user's question. "
+    "Use Markdown where it helps."
+)
+
+
+@dataclass(slots=True)
+class Settings:
+    version: int = SCHEMA_VERSION
+    region: str = Region.BEIJING.value
+    custom_base_url: str = ""
+    model: str = DEFAULT_MODEL
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    temperature: float = 0.7
+    thinking: bool = False  # the "Deep thinking" default for new conversations
+    language: str = "system"  # "system", "en" or "zh_CN"
+    theme: str = "system"  # "system", "light" or "dark"
+    proxy_mode: str = "system"  # "system" (env + OS), "none", or "manual"
+    proxy_url: str = ""  # for manual: http://host:port or socks5://host:port
+    # Notes search
+    notes_folders: list[str] = field(default_factory=list)
+    embedding_model: str = "text-embedding-v4"
+    embedding_dimensions: int = 1024
+    max_file_size_mb: float = 20.0
+    batch_threshold_chunks: int = 5000
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(raw: dict[str, Any]) -> Settings:
+    """Build settings from stored JSON, ignoring unknown keys and wrong types (keep the default)."""
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = isinstance(value, str)
+        if ok:
+            values[f.name] = value
+        else:
+            log.warning("settings: ignoring %s of wrong type", f.name)
+    values["version"] = SCHEMA_VERSION
+    return Settings(**values)
+
+
+def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 1 is the first; later versions add steps here (raw["version"] < N: transform).
+    return raw
+
+
+def load(path: Path | None = None) -> Settings:
+    path = path or paths.settings_file()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        # A damaged file must not stop the app: keep a copy for inspection and start from defaults.
+        log.error("settings file unreadable (%s); starting from defaults", exc)
+        try:
+            path.replace(path.with_suffix(".broken.json"))
+        except OSError:
+            pass
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    return _coerce(_migrate(raw))
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically: a crash mid-write leaves the previous file intact."""
+    path = path or paths.settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(dataclasses.asdict(settings), ensure_ascii=False, indent=2)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

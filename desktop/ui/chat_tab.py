@@ -1,0 +1,361 @@
+"""The Chat tab: conversations on the left, the streaming conversation and the composer on the right."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.chat import ChatOptions, ChatService, ReplyStarted, RetryWaiting, TurnEnded
+from desktop.core.client import ContentDelta, ReasoningDelta, Usage
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.history import Message, Status
+from desktop.core.models import Thinking, thinking_mode
+from desktop.core.runtime import Session
+from desktop.ui.message_view import ConversationView, MessageWidget
+from desktop.ui.tasks import TaskRunner
+from desktop.ui.text import fill
+
+log = logging.getLogger(__name__)
+CHAT_TASK = "chat"
+
+
+class Composer(QPlainTextEdit):
+    """The message box: Enter sends, Shift+Enter starts a new line."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+                return
+            if not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                self.submitted.emit()
+                return
+        super().keyPressEvent(event)
+
+
+class ChatTab(QWidget):
+    settings_requested = Signal()
+    busy_changed = Signal(bool)
+
+    def __init__(self, session: Session, service: ChatService, tasks: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.service = service
+        self.history = service.history
+        self.tasks = tasks
+        self.conversation_id: int | None = None
+        self._streaming_widget: MessageWidget | None = None
+        self._setup_ui()
+        self._connect_signals()
+        self.reload_conversations()
+        self.apply_settings()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _setup_ui(self) -> None:
+        self.new_button = QPushButton(self.tr("New chat"), self)
+        self.new_button.setToolTip(self.tr("Start a new conversation (Ctrl+N)"))
+        self.conversation_list = QListWidget(self)
+        self.conversation_list.setObjectName("conversationList")
+        self.conversation_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        side = QWidget(self)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.new_button)
+        side_layout.addWidget(self.conversation_list)
+
+        self.view = ConversationView(self)
+        self.view.set_empty_hint(self.tr("Ask Qwen anything. Press Enter to send, Shift+Enter for a new line."))
+        self.composer = Composer(self)
+        self.composer.setObjectName("composer")
+        self.composer.setPlaceholderText(self.tr("Message Qwen…"))
+        self.composer.setMaximumHeight(140)
+        self.composer.setTabChangesFocus(True)
+        self.model_label = QLabel(self)
+        self.model_label.setObjectName("modelLabel")
+        self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
+        self.send_button = QPushButton(self.tr("Send"), self)
+        self.send_button.setDefault(True)
+        self.stop_button = QPushButton(self.tr("Stop"), self)
+        self.stop_button.setToolTip(self.tr("Stop the reply (Esc)"))
+        self.stop_button.setEnabled(False)
+        controls = QHBoxLayout()
+        controls.addWidget(self.model_label)
+        controls.addWidget(self.thinking_box)
+        controls.addStretch(1)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(self.send_button)
+
+        main = QWidget(self)
+        main_layout = QVBoxLayout(main)
+        main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.addWidget(self.view, 1)
+        main_layout.addWidget(self.composer)
+        main_layout.addLayout(controls)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(side)
+        self.splitter.addWidget(main)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([220, 760])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.splitter)
+        self.setFocusProxy(self.composer)
+
+        self.new_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
+        self.new_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.stop_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _connect_signals(self) -> None:
+        self.composer.submitted.connect(self.send)
+        self.send_button.clicked.connect(self.send)
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_shortcut.activated.connect(self.stop)
+        self.new_button.clicked.connect(self.new_conversation)
+        self.new_shortcut.activated.connect(self.new_conversation)
+        self.conversation_list.currentItemChanged.connect(self._on_conversation_list_current_changed)
+        self.conversation_list.itemChanged.connect(self._on_conversation_list_item_changed)
+        self.conversation_list.customContextMenuRequested.connect(self._on_conversation_list_menu)
+        self.view.retry_requested.connect(self.retry)
+        self.view.settings_requested.connect(self.settings_requested)
+
+    def apply_settings(self) -> None:
+        """Reflect the model and the thinking default after settings change."""
+        settings = self.session.settings
+        self.model_label.setText(fill(self.tr("Model: %1"), settings.model))
+        mode = thinking_mode(settings.model)
+        self.thinking_box.blockSignals(True)
+        if mode is Thinking.ONLY:
+            self.thinking_box.setChecked(True)
+            self.thinking_box.setEnabled(False)
+            self.thinking_box.setToolTip(self.tr("This model always thinks before answering."))
+        elif mode is Thinking.NONE:
+            self.thinking_box.setChecked(False)
+            self.thinking_box.setEnabled(False)
+            self.thinking_box.setToolTip(self.tr("This model does not support deep thinking."))
+        else:
+            self.thinking_box.setEnabled(True)
+            self.thinking_box.setChecked(settings.thinking)
+            self.thinking_box.setToolTip(self.tr("Let the model reason step by step before it answers "
+                                                 "(slower, uses more tokens)."))
+        self.thinking_box.blockSignals(False)
+
+    # -- conversations ---------------------------------------------------------------------
+
+    def reload_conversations(self, select: int | None = None) -> None:
+        self.conversation_list.blockSignals(True)
+        self.conversation_list.clear()
+        for conv in self.history.conversations():
+            item = QListWidgetItem(conv.title or self.tr("New conversation"))
+            item.setData(Qt.ItemDataRole.UserRole, conv.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            self.conversation_list.addItem(item)
+            if conv.id == (select if select is not None else self.conversation_id):
+                self.conversation_list.setCurrentItem(item)
+        self.conversation_list.blockSignals(False)
+
+    def open_conversation(self, conversation_id: int | None) -> None:
+        if self.tasks.running(CHAT_TASK):
+            self.stop()
+        self.conversation_id = conversation_id
+        self.view.clear()
+        if conversation_id is not None:
+            for message in self.history.messages(conversation_id):
+                self.view.add_message(message)
+        self.view.scroll_to_bottom()
+        self.reload_conversations()
+
+    def open_latest(self) -> None:
+        conversations = self.history.conversations()
+        self.open_conversation(conversations[0].id if conversations else None)
+
+    def new_conversation(self) -> None:
+        if self.tasks.running(CHAT_TASK):
+            self.stop()
+        self.conversation_id = None
+        self.view.clear()
+        self.conversation_list.clearSelection()
+        self.conversation_list.setCurrentItem(None)  # type: ignore[arg-type]
+        self.composer.setFocus()
+
+    def _on_conversation_list_current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
+        if current is None:
+            return
+        conversation_id = int(current.data(Qt.ItemDataRole.UserRole))
+        if conversation_id != self.conversation_id:
+            self.open_conversation(conversation_id)
+
+    def _on_conversation_list_item_changed(self, item: QListWidgetItem) -> None:
+        title = item.text().strip()
+        if title:
+            self.history.rename(int(item.data(Qt.ItemDataRole.UserRole)), title)
+
+    def _on_conversation_list_menu(self, pos: object) -> None:
+        item = self.conversation_list.itemAt(pos)  # type: ignore[arg-type]
+        if item is None:
+            return
+        menu = QMenu(self)
+        rename = menu.addAction(self.tr("Rename"))
+        delete = menu.addAction(self.tr("Delete"))
+        rename.triggered.connect(lambda: self.conversation_list.editItem(item))
+        delete.triggered.connect(lambda: self.confirm_delete(int(item.data(Qt.ItemDataRole.UserRole))))
+        menu.popup(self.conversation_list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
+
+    def confirm_delete(self, conversation_id: int) -> QMessageBox:
+        """Ask before deleting; non-blocking (no nested event loop under qasync)."""
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete conversation"),
+                          self.tr("Delete this conversation? This cannot be undone."),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+
+        def done(result: int) -> None:
+            if result == QMessageBox.StandardButton.Yes:
+                self.delete_conversation(conversation_id)
+
+        box.finished.connect(done)
+        box.open()
+        return box
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            self.new_conversation()
+        self.history.delete_conversation(conversation_id)
+        self.reload_conversations()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def options(self) -> ChatOptions:
+        s = self.session.settings
+        return ChatOptions(model=s.model, system_prompt=s.system_prompt, temperature=s.temperature,
+                           thinking=self.thinking_box.isChecked())
+
+    def send(self) -> None:
+        text = self.composer.toPlainText().strip()
+        if not text or self.tasks.running(CHAT_TASK):
+            return
+        if self.session.key is None:
+            # Keep the text in the box and send the user to where the key goes.
+            self.settings_requested.emit()
+            return
+        if self.conversation_id is None:
+            self.conversation_id = self.history.create_conversation().id
+        message = self.service.add_user_message(self.conversation_id, text)
+        self.composer.clear()
+        self.view.add_message(message)
+        self.view.scroll_to_bottom()
+        self.reload_conversations()
+        self._start_turn()
+
+    def retry(self) -> None:
+        if self.conversation_id is None or self.tasks.running(CHAT_TASK):
+            return
+        messages = self.history.messages(self.conversation_id)
+        if not messages:
+            return
+        widgets = self.view.message_widgets()
+        last = messages[-1]
+        if last.role == "assistant" and last.status is Status.ERROR:
+            self.service.drop_failed_reply(self.conversation_id)
+            if widgets and widgets[-1].message.id == last.id:
+                self.view.remove(widgets[-1])
+        elif last.role == "assistant":
+            # A cut-off reply: keep it visible and ask again for a complete answer.
+            if widgets and widgets[-1].error_card is not None:
+                widgets[-1].error_card.setVisible(False)
+            self.service.add_user_message(self.conversation_id, last_user_text(messages))
+            self.view.add_message(self.history.messages(self.conversation_id)[-1])
+        self._start_turn()
+
+    def _start_turn(self) -> None:
+        assert self.conversation_id is not None
+        self.tasks.start(CHAT_TASK, self._run_turn(self.conversation_id, self.options()))
+
+    def stop(self) -> None:
+        if self.tasks.running(CHAT_TASK):
+            self.tasks.cancel(CHAT_TASK)
+
+    def is_busy(self) -> bool:
+        return self.tasks.running(CHAT_TASK)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.busy_changed.emit(busy)
+
+    async def _run_turn(self, conversation_id: int, options: ChatOptions) -> None:
+        self._set_busy(True)
+        widget: MessageWidget | None = None
+        try:
+            try:
+                client = self.session.client()
+            except QwenError as error:
+                self._show_detached_error(conversation_id, error)
+                return
+            async for event in self.service.run_turn(client, conversation_id, options):
+                if isinstance(event, ReplyStarted):
+                    widget = self.view.add_message(event.message, streaming=True)
+                    self._streaming_widget = widget
+                elif widget is None:
+                    continue
+                elif isinstance(event, ContentDelta):
+                    widget.append_content(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    widget.append_reasoning(event.text)
+                elif isinstance(event, Usage):
+                    widget.set_usage(event)
+                elif isinstance(event, RetryWaiting):
+                    widget.show_retry_wait(event.seconds, event.error)
+                elif isinstance(event, TurnEnded):
+                    widget.finish(event.message, event.error)
+        except asyncio.CancelledError:
+            if widget is not None:
+                widget.mark_stopped()
+            raise
+        finally:
+            self._streaming_widget = None
+            self._set_busy(False)
+            if self.conversation_id == conversation_id:
+                self.reload_conversations()
+
+    def _show_detached_error(self, conversation_id: int, error: QwenError) -> None:
+        """An error before any request was made (no key, bad URL): store it like a failed reply."""
+        reply = self.history.add_message(conversation_id, "assistant", "", status=Status.ERROR)
+        reply.error_kind = error.kind.value
+        reply.error_detail = error.details()
+        self.history.update_message(reply)
+        widget = self.view.add_message(reply)
+        if error.kind is ErrorKind.NO_KEY:
+            self.settings_requested.emit()
+        del widget
+
+    def streaming_widget(self) -> MessageWidget | None:
+        return self._streaming_widget
+
+
+def last_user_text(messages: list[Message]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.content
+    return ""

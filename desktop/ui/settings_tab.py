@@ -1,0 +1,411 @@
+"""The Settings tab: API key (OS keyring), region, model, prompt, network, language.
+
+Changes apply at once and are saved to the settings file; the key goes to the keyring only.
+Keyring and network calls run off the UI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core import settings as settings_mod
+from desktop.core.client import ConnectionConfig
+from desktop.core.connection import ConnectionReport, check_connection, default_region_urls
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.models import DEFAULT_CHAT_MODELS
+from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
+from desktop.core.runtime import Session, connection_config
+from desktop.core.secrets import ApiKey, KeySource, KeyringUnavailable, mask_key
+from desktop.ui.message_view import translate_error
+from desktop.ui.tasks import TaskRunner
+from desktop.ui.text import fill
+
+log = logging.getLogger(__name__)
+
+CONSOLE_URL_CN = "https://bailian.console.aliyun.com/?tab=model#/api-key"
+CONSOLE_URL_INTL = "https://modelstudio.console.alibabacloud.com/?tab=model#/api-key"
+
+LANGUAGES = (("system", None), ("en", "English"), ("zh_CN", "简体中文"))
+
+
+class SettingsTab(QWidget):
+    settings_changed = Signal()
+    key_changed = Signal()
+
+    def __init__(self, session: Session, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.tasks = tasks
+        self._loading = False
+        self._setup_ui()
+        self._load()
+        self._connect_signals()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _setup_ui(self) -> None:
+        self.welcome = QLabel(self)
+        self.welcome.setObjectName("welcome")
+        self.welcome.setWordWrap(True)
+        self.welcome.setOpenExternalLinks(True)
+        self.welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome.setText(self.tr(
+            "<b>Welcome to Qwen Desktop.</b> To chat with Qwen you need a DashScope API key. "
+            "Create one in the <a href=\"%1\">Model Studio console</a> (international accounts: "
+            "<a href=\"%2\">Alibaba Cloud Model Studio</a>), paste it below and press Save.")
+            .replace("%1", CONSOLE_URL_CN).replace("%2", CONSOLE_URL_INTL))
+        self.welcome.setVisible(False)
+
+        # API key
+        self.key_edit = QLineEdit(self)
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText(self.tr("Paste your API key (sk-…)"))
+        self.key_edit.setObjectName("keyEdit")
+        self.show_key = QCheckBox(self.tr("Show"), self)
+        self.save_key_button = QPushButton(self.tr("Save"), self)
+        self.delete_key_button = QPushButton(self.tr("Delete key"), self)
+        self.session_key_button = QPushButton(self.tr("Use for this session only"), self)
+        self.session_key_button.setVisible(False)
+        self.key_status = QLabel(self)
+        self.key_status.setObjectName("keyStatus")
+        self.key_status.setWordWrap(True)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_edit, 1)
+        key_row.addWidget(self.show_key)
+        key_row.addWidget(self.save_key_button)
+        key_row.addWidget(self.delete_key_button)
+        key_box = QGroupBox(self.tr("API key"), self)
+        key_layout = QVBoxLayout(key_box)
+        key_layout.addLayout(key_row)
+        key_layout.addWidget(self.key_status)
+        key_layout.addWidget(self.session_key_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        # Connection
+        self.region_combo = QComboBox(self)
+        for region, info in REGIONS.items():
+            self.region_combo.addItem(QCoreApplication.translate("Regions", info.label), region.value)
+        self.region_combo.addItem(QCoreApplication.translate("Regions", CUSTOM_LABEL), Region.CUSTOM.value)
+        self.custom_url = QLineEdit(self)
+        self.custom_url.setPlaceholderText("https://…/compatible-mode/v1")
+        self.url_note = QLabel(self)
+        self.url_note.setWordWrap(True)
+        self.proxy_combo = QComboBox(self)
+        self.proxy_combo.addItem(self.tr("Use system settings"), "system")
+        self.proxy_combo.addItem(self.tr("No proxy"), "none")
+        self.proxy_combo.addItem(self.tr("Manual"), "manual")
+        self.proxy_url = QLineEdit(self)
+        self.proxy_url.setPlaceholderText("http://proxy.example.com:8080  ·  socks5://127.0.0.1:1080")
+        self.test_button = QPushButton(self.tr("Test connection"), self)
+        self.test_result = QLabel(self)
+        self.test_result.setObjectName("testResult")
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        conn_box = QGroupBox(self.tr("Connection"), self)
+        conn = QFormLayout(conn_box)
+        conn.addRow(self.tr("Region"), self.region_combo)
+        conn.addRow(self.tr("Custom URL"), self.custom_url)
+        conn.addRow("", self.url_note)
+        conn.addRow(self.tr("Proxy"), self.proxy_combo)
+        conn.addRow(self.tr("Proxy address"), self.proxy_url)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        conn.addRow("", test_row)
+
+        # Model and behaviour
+        self.model_combo = QComboBox(self)
+        self.model_combo.setEditable(True)
+        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model_combo.addItems(list(DEFAULT_CHAT_MODELS))
+        self.refresh_models_button = QPushButton(self.tr("Refresh list"), self)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.refresh_models_button)
+        self.system_prompt = QPlainTextEdit(self)
+        self.system_prompt.setMaximumHeight(90)
+        self.temperature = QDoubleSpinBox(self)
+        self.temperature.setRange(0.0, 1.99)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.thinking_default = QCheckBox(self.tr("Deep thinking on by default (models that support it)"), self)
+        model_box = QGroupBox(self.tr("Model"), self)
+        model_form = QFormLayout(model_box)
+        model_form.addRow(self.tr("Model"), model_row)
+        model_form.addRow(self.tr("System prompt"), self.system_prompt)
+        model_form.addRow(self.tr("Temperature"), self.temperature)
+        model_form.addRow("", self.thinking_default)
+
+        # Appearance
+        self.language_combo = QComboBox(self)
+        for code, name in LANGUAGES:
+            self.language_combo.addItem(name or self.tr("System language"), code)
+        self.language_note = QLabel(self.tr("Language changes apply after restarting the app."), self)
+        self.language_note.setVisible(False)
+        look_box = QGroupBox(self.tr("Appearance"), self)
+        look = QFormLayout(look_box)
+        look.addRow(self.tr("Language"), self.language_combo)
+        look.addRow("", self.language_note)
+
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
+        layout.addWidget(self.welcome)
+        layout.addWidget(key_box)
+        layout.addWidget(conn_box)
+        layout.addWidget(model_box)
+        layout.addWidget(look_box)
+        layout.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    def _connect_signals(self) -> None:
+        self.show_key.toggled.connect(self._on_show_key_toggled)
+        self.save_key_button.clicked.connect(self.save_key)
+        self.key_edit.returnPressed.connect(self.save_key)
+        self.delete_key_button.clicked.connect(self.delete_key)
+        self.session_key_button.clicked.connect(self.use_key_for_session)
+        self.region_combo.currentIndexChanged.connect(self._on_setting_edited)
+        self.custom_url.editingFinished.connect(self._on_setting_edited)
+        self.proxy_combo.currentIndexChanged.connect(self._on_setting_edited)
+        self.proxy_url.editingFinished.connect(self._on_setting_edited)
+        self.model_combo.currentTextChanged.connect(self._on_setting_edited)
+        self.system_prompt.textChanged.connect(self._on_setting_edited)
+        self.temperature.valueChanged.connect(self._on_setting_edited)
+        self.thinking_default.toggled.connect(self._on_setting_edited)
+        self.language_combo.currentIndexChanged.connect(self._on_language_changed)
+        self.test_button.clicked.connect(self.test_connection)
+        self.refresh_models_button.clicked.connect(self.refresh_models)
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        self._loading = True
+        s = self.session.settings
+        self.region_combo.setCurrentIndex(max(0, self.region_combo.findData(s.region)))
+        self.custom_url.setText(s.custom_base_url)
+        self.proxy_combo.setCurrentIndex(max(0, self.proxy_combo.findData(s.proxy_mode)))
+        self.proxy_url.setText(s.proxy_url)
+        self.model_combo.setCurrentText(s.model)
+        self.system_prompt.setPlainText(s.system_prompt)
+        self.temperature.setValue(s.temperature)
+        self.thinking_default.setChecked(s.thinking)
+        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(s.language)))
+        self._loading = False
+        self._update_enabled()
+        self.update_key_status()
+
+    def _update_enabled(self) -> None:
+        custom = self.region_combo.currentData() == Region.CUSTOM.value
+        self.custom_url.setEnabled(custom)
+        self.proxy_url.setEnabled(self.proxy_combo.currentData() == "manual")
+        url, source = resolve_base_url(self.session.settings.region, self.session.settings.custom_base_url)
+        if source == "environment":
+            self.url_note.setText(fill(self.tr("DASHSCOPE_BASE_URL is set in the environment and is used "
+                                          "instead: %1"), url))
+        elif source == "custom" and url != self.custom_url.text().strip():
+            self.url_note.setText(fill(self.tr("Will use: %1"), url))
+        else:
+            self.url_note.setText("")
+        self.url_note.setVisible(bool(self.url_note.text()))
+
+    def _on_setting_edited(self, *_: object) -> None:
+        if self._loading:
+            return
+        s = self.session.settings
+        model = self.model_combo.currentText().strip() or s.model
+        self.session.settings = s.replace(
+            region=self.region_combo.currentData(),
+            custom_base_url=self.custom_url.text().strip(),
+            proxy_mode=self.proxy_combo.currentData(),
+            proxy_url=self.proxy_url.text().strip(),
+            model=model,
+            system_prompt=self.system_prompt.toPlainText(),
+            temperature=round(self.temperature.value(), 2),
+            thinking=self.thinking_default.isChecked(),
+        )
+        self._update_enabled()
+        self.save()
+
+    def _on_language_changed(self, *_: object) -> None:
+        if self._loading:
+            return
+        self.session.settings = self.session.settings.replace(language=self.language_combo.currentData())
+        self.language_note.setVisible(True)
+        self.save()
+
+    def save(self) -> None:
+        try:
+            settings_mod.save(self.session.settings)
+        except OSError as exc:
+            log.error("could not save settings: %s", exc)
+        self.settings_changed.emit()
+
+    # -- the key ---------------------------------------------------------------------------
+
+    def update_key_status(self) -> None:
+        key = self.session.key
+        self.welcome.setVisible(key is None)
+        if key is None:
+            text = self.tr("No API key is set.")
+        elif key.source is KeySource.ENVIRONMENT:
+            text = fill(self.tr("Using the key from the DASHSCOPE_API_KEY environment variable (%1). "
+                           "It takes precedence over a saved key."), mask_key(key.value))
+        elif key.source is KeySource.SESSION:
+            text = fill(self.tr("Using %1 for this session only; it will be forgotten when the app "
+                           "closes."), mask_key(key.value))
+        else:
+            text = fill(self.tr("Saved in the system keyring (%1)."), mask_key(key.value))
+        self.key_status.setText(text)
+        self.delete_key_button.setEnabled(key is not None and key.source is not KeySource.ENVIRONMENT)
+
+    def _on_show_key_toggled(self, shown: bool) -> None:
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+
+    def save_key(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            self.key_status.setText(self.tr("Paste a key first."))
+            return
+        self.tasks.start("key", self._save_key(key))
+
+    async def _save_key(self, key: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.save_key_button.setEnabled(False)
+        try:
+            await loop.run_in_executor(None, self.session.key_store.save, key)
+        except KeyringUnavailable:
+            self.key_status.setText(self.tr(
+                "No system keyring is available, so the key cannot be stored safely. You can use "
+                "it for this session only; it will not be written to disk."))
+            self.session_key_button.setVisible(True)
+            return
+        finally:
+            self.save_key_button.setEnabled(True)
+        self.key_edit.clear()
+        self.session_key_button.setVisible(False)
+        await loop.run_in_executor(None, self.session.load_key)
+        self.update_key_status()
+        self.key_changed.emit()
+
+    def use_key_for_session(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            return
+        self.session.key_store.use_for_session(key)
+        self.session.load_key()  # memory only: the environment still wins, no keyring is read
+        self.key_edit.clear()
+        self.session_key_button.setVisible(False)
+        self.update_key_status()
+        self.key_changed.emit()
+
+    def delete_key(self) -> None:
+        self.tasks.start("key", self._delete_key())
+
+    async def _delete_key(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self.session.key_store.delete)
+        except KeyringUnavailable:
+            self.key_status.setText(translate_error(ErrorKind.KEYRING.value))
+            return
+        await loop.run_in_executor(None, self.session.load_key)
+        self.update_key_status()
+        self.key_changed.emit()
+
+    # -- connection test and model list ----------------------------------------------------
+
+    def _config_for_test(self) -> ConnectionConfig | None:
+        typed = self.key_edit.text().strip()
+        try:
+            config = self.session.config()
+        except QwenError as error:
+            if error.kind is ErrorKind.NO_KEY and typed:
+                return connection_config(self.session.settings, ApiKey(typed, KeySource.SESSION))
+            self.test_result.setText(translate_error(error.kind.value))
+            return None
+        if typed:
+            config = dataclasses.replace(config, api_key=typed)
+        return config
+
+    def test_connection(self) -> None:
+        config = self._config_for_test()
+        if config is None:
+            return
+        self.tasks.start("connection-test", self._test_connection(config))
+
+    async def _test_connection(self, config: ConnectionConfig) -> None:
+        self.test_button.setEnabled(False)
+        self.test_result.setText(self.tr("Testing…"))
+        _url, source = resolve_base_url(self.session.settings.region, self.session.settings.custom_base_url)
+        others = default_region_urls() if source == "region" else None
+        try:
+            report = await check_connection(config, other_regions=others)
+        finally:
+            self.test_button.setEnabled(True)
+        self.show_report(report)
+
+    def show_report(self, report: ConnectionReport) -> None:
+        if report.ok:
+            self.test_result.setText(self.tr("Connected. %n chat model(s) available.", "", len(report.models)))
+            self._fill_models(list(report.models))
+            return
+        error = report.error
+        assert error is not None
+        text = translate_error(error.kind.value)
+        if report.key_region is not None:
+            label = QCoreApplication.translate("Regions", REGIONS[report.key_region].label)
+            text = fill(self.tr("This key belongs to the region %1. Choose that region above."), label)
+        details = error.details()
+        self.test_result.setText(text + (f"\n{details}" if details else ""))
+
+    def refresh_models(self) -> None:
+        try:
+            client = self.session.client()
+        except QwenError as error:
+            self.test_result.setText(translate_error(error.kind.value))
+            return
+        self.tasks.start("models", self._refresh_models(client))
+
+    async def _refresh_models(self, client: object) -> None:
+        self.refresh_models_button.setEnabled(False)
+        try:
+            models = await client.list_models()  # type: ignore[attr-defined]
+        except QwenError as error:
+            self.test_result.setText(translate_error(error.kind.value))
+            return
+        finally:
+            self.refresh_models_button.setEnabled(True)
+        self._fill_models(models)
+
+    def _fill_models(self, models: list[str]) -> None:
+        if not models:
+            return
+        current = self.model_combo.currentText()
+        self._loading = True
+        self.model_combo.clear()
+        ordered = [m for m in DEFAULT_CHAT_MODELS if m in models] + [m for m in models if m not in DEFAULT_CHAT_MODELS]
+        self.model_combo.addItems(ordered)
+        self.model_combo.setCurrentText(current)
+        self._loading = False

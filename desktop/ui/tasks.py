@@ -1,0 +1,57 @@
+"""Owning the coroutines the window runs on the qasync loop.
+
+Named tasks: starting "chat" again cancels the previous "chat". Strong references keep tasks
+alive; a done-callback logs failures (a windowed app has no console to print them to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class TaskRunner:
+    def __init__(self) -> None:
+        self._named: dict[str, asyncio.Task[Any]] = {}
+        self._all: set[asyncio.Task[Any]] = set()
+
+    def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        self.cancel(name)
+        task = asyncio.ensure_future(coro)
+        self._named[name] = task
+        self._all.add(task)
+        task.add_done_callback(lambda t, n=name: self._done(n, t))
+        return task
+
+    def running(self, name: str) -> bool:
+        task = self._named.get(name)
+        return task is not None and not task.done()
+
+    def get(self, name: str) -> asyncio.Task[Any] | None:
+        return self._named.get(name)
+
+    def cancel(self, name: str) -> None:
+        task = self._named.get(name)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def _done(self, name: str, task: asyncio.Task[Any]) -> None:
+        self._all.discard(task)
+        if self._named.get(name) is task:
+            del self._named[name]
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("task %r failed", name, exc_info=exc)
+
+    async def shutdown(self) -> None:
+        tasks = [t for t in self._all if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)

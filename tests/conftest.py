@@ -1,0 +1,99 @@
+"""Test isolation for every test: its own data directory, no API key or proxy from the environment,
+and an in-memory keyring, except for tests marked ``real_keyring``, which get the system's own
+backend (a Secret Service that tests/run.sh starts)."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: no display needed, and pytest-qt must pick PySide6.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["QT_API"] = "pyside6"
+if not os.environ.get("XDG_RUNTIME_DIR"):  # else Qt warns, and Qt warnings fail tests
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="qwen-tests-runtime-")  # mode 0700
+    atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], ignore_errors=True)
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import keyring.core
+import keyring.errors
+import pytest
+
+from desktop.core.paths import ENV_HOME
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring that lives in a dict, for one test."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.passwords[(service, username)]
+        except KeyError:
+            raise keyring.errors.PasswordDeleteError("no such password") from None
+
+
+# keyring registers every backend class it sees; take this one out again so that it never joins the
+# system's own backend detection (where it would also make keyring prefer its "chainer" backend).
+keyring.backend.KeyringBackend._classes.discard(MemoryKeyring)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "qwen-desktop-home"
+    home.mkdir()
+    monkeypatch.setenv(ENV_HOME, str(home))
+    for name in list(os.environ):
+        if name.startswith("DASHSCOPE_"):  # DASHSCOPE_API_KEY, DASHSCOPE_BASE_URL, ...
+            monkeypatch.delenv(name)
+    for name in _PROXY_VARS:  # tests talk to 127.0.0.1 only, never through a proxy
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return home
+
+
+@pytest.fixture
+def data_dir(_isolated_environment: Path) -> Path:
+    """The test's own data directory (``QWEN_DESKTOP_HOME``), empty at the start."""
+    return _isolated_environment
+
+
+@pytest.fixture(autouse=True)
+def _keyring_backend(request: pytest.FixtureRequest) -> Iterator[keyring.backend.KeyringBackend]:
+    previous = keyring.get_keyring()
+    if request.node.get_closest_marker("real_keyring"):
+        keyring.core.init_backend()  # what the app would pick on this machine
+    else:
+        keyring.set_keyring(MemoryKeyring())
+    try:
+        yield keyring.get_keyring()
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring(_keyring_backend: keyring.backend.KeyringBackend) -> MemoryKeyring:
+    """The in-memory backend installed for this test (its ``passwords`` dict can be inspected)."""
+    if not isinstance(_keyring_backend, MemoryKeyring):
+        pytest.fail("memory_keyring cannot be used in a test marked real_keyring")
+    return _keyring_backend
