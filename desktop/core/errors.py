@@ -14,8 +14,6 @@ from enum import StrEnum
 
 from desktop.core.i18n import QT_TRANSLATE_NOOP
 
-_CTX = "Errors"
-
 
 class ErrorKind(StrEnum):
     NO_KEY = "no_key"
@@ -40,55 +38,56 @@ class ErrorKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-# English source texts; the window shows them through Qt translation (context "Errors").
+# English source texts; the window shows them through Qt translation (context "Errors"). The context
+# is a literal on purpose: pyside6-lupdate only picks up QT_TRANSLATE_NOOP with a string-literal context.
 MESSAGES: dict[ErrorKind, str] = {
     ErrorKind.NO_KEY: QT_TRANSLATE_NOOP(
-        _CTX, "No API key is set. Add your DashScope API key in Settings."),
+        "Errors", "No API key is set. Add your DashScope API key in Settings."),
     ErrorKind.AUTH: QT_TRANSLATE_NOOP(
-        _CTX, "The API key was not accepted. Check that it is copied completely and that the region "
-              "in Settings matches the region where the key was created."),
+        "Errors", "The API key was not accepted. Check that it is copied completely and that the region "
+                  "in Settings matches the region where the key was created."),
     ErrorKind.ARREARAGE: QT_TRANSLATE_NOOP(
-        _CTX, "Your Alibaba Cloud account is overdue. Top up the account in the Alibaba Cloud console, "
-              "then try again."),
+        "Errors", "Your Alibaba Cloud account is overdue. Top up the account in the Alibaba Cloud console, "
+                  "then try again."),
     ErrorKind.MODERATION: QT_TRANSLATE_NOOP(
-        _CTX, "The service refused this message because it may contain inappropriate content. "
-              "Rephrase it and try again."),
+        "Errors", "The service refused this message because it may contain inappropriate content. "
+                  "Rephrase it and try again."),
     ErrorKind.ACCESS_DENIED: QT_TRANSLATE_NOOP(
-        _CTX, "Your account may not use this model. Activate it in the Model Studio console or "
-              "choose another model in Settings."),
+        "Errors", "Your account may not use this model. Activate it in the Model Studio console or "
+                  "choose another model in Settings."),
     ErrorKind.FREE_QUOTA: QT_TRANSLATE_NOOP(
-        _CTX, "The free quota for this model is used up. Enable paid use in the Model Studio "
-              "console or choose another model."),
+        "Errors", "The free quota for this model is used up. Enable paid use in the Model Studio "
+                  "console or choose another model."),
     ErrorKind.MODEL_NOT_FOUND: QT_TRANSLATE_NOOP(
-        _CTX, "This model does not exist or is not available in this region. Choose another model "
-              "in Settings (model names are case-sensitive)."),
+        "Errors", "This model does not exist or is not available in this region. Choose another model "
+                  "in Settings (model names are case-sensitive)."),
     ErrorKind.RATE_LIMITED: QT_TRANSLATE_NOOP(
-        _CTX, "The service is busy: too many requests in a short time. Wait a moment and try again."),
+        "Errors", "The service is busy: too many requests in a short time. Wait a moment and try again."),
     ErrorKind.QUOTA_THROTTLED: QT_TRANSLATE_NOOP(
-        _CTX, "Too many tokens were used in the last minute. Wait about a minute and try again."),
+        "Errors", "Too many tokens were used in the last minute. Wait about a minute and try again."),
     ErrorKind.SERVICE_DOWN: QT_TRANSLATE_NOOP(
-        _CTX, "The Qwen service is having problems right now. Try again in a few minutes."),
+        "Errors", "The Qwen service is having problems right now. Try again in a few minutes."),
     ErrorKind.NETWORK: QT_TRANSLATE_NOOP(
-        _CTX, "Could not reach the Qwen service. Check your internet connection."),
+        "Errors", "Could not reach the Qwen service. Check your internet connection."),
     ErrorKind.PROXY: QT_TRANSLATE_NOOP(
-        _CTX, "Could not connect through the proxy. Check the proxy settings in Settings."),
+        "Errors", "Could not connect through the proxy. Check the proxy settings in Settings."),
     ErrorKind.TIMEOUT: QT_TRANSLATE_NOOP(
-        _CTX, "The Qwen service did not answer in time. Check your connection and try again."),
+        "Errors", "The Qwen service did not answer in time. Check your connection and try again."),
     ErrorKind.CUT_OFF: QT_TRANSLATE_NOOP(
-        _CTX, "The reply was cut off before it finished. The text received so far is kept."),
+        "Errors", "The reply was cut off before it finished. The text received so far is kept."),
     ErrorKind.CONTEXT_TOO_LONG: QT_TRANSLATE_NOOP(
-        _CTX, "The conversation is too long for this model. Start a new conversation or choose a "
-              "model with a larger context."),
+        "Errors", "The conversation is too long for this model. Start a new conversation or choose a "
+                  "model with a larger context."),
     ErrorKind.BATCH_TOO_LARGE: QT_TRANSLATE_NOOP(
-        _CTX, "Too many texts were sent in one request."),
+        "Errors", "Too many texts were sent in one request."),
     ErrorKind.BAD_REQUEST: QT_TRANSLATE_NOOP(
-        _CTX, "The service rejected the request. See the details below."),
+        "Errors", "The service rejected the request. See the details below."),
     ErrorKind.NOT_FOUND: QT_TRANSLATE_NOOP(
-        _CTX, "The address was not found. If you set a custom URL, check it in Settings."),
+        "Errors", "The address was not found. If you set a custom URL, check it in Settings."),
     ErrorKind.KEYRING: QT_TRANSLATE_NOOP(
-        _CTX, "The system keyring is not available, so the API key cannot be stored safely."),
+        "Errors", "The system keyring is not available, so the API key cannot be stored safely."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
-        _CTX, "Something went wrong. See the details below."),
+        "Errors", "Something went wrong. See the details below."),
 }
 
 RETRYABLE = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN})
@@ -167,6 +166,8 @@ def classify(status: int | None, code: str | None, message: str) -> tuple[ErrorK
         return ErrorKind.BATCH_TOO_LARGE, int(match.group(1))
     if match := _RANGE_RE.search(m):
         return ErrorKind.CONTEXT_TOO_LONG, int(match.group(1))
+    if status == 407:  # DashScope never asks for proxy credentials: a proxy on the way does
+        return ErrorKind.PROXY, None
     if status == 401 or c in {"invalid_api_key", "invalidapikey"}:
         return ErrorKind.AUTH, None
     if c == "arrearage" or "good standing" in ml:

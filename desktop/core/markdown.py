@@ -144,6 +144,7 @@ def stable_prefix_end(text: str) -> int:
     end = 0
     pending = 0  # a blank line after a block: a boundary once the next block starts unindented
     fence: str | None = None
+    fence_top = False
     pos = 0
     previous_blank = True
     for line in text.splitlines(keepends=True):
@@ -159,11 +160,30 @@ def stable_prefix_end(text: str) -> int:
                 pending = 0
             if match:
                 fence = match.group(1)
+                fence_top = not line[0].isspace()
             elif not stripped and not previous_blank:
                 pending = line_end
         elif match and stripped.startswith(fence[0] * len(fence)) and set(stripped) <= {fence[0]}:
             fence = None
-            end = line_end  # a closed fence is a finished block by itself
+            if fence_top:  # a closed top-level fence is a finished block by itself; an indented
+                end = line_end  # one may sit inside a list item that goes on after it
         previous_blank = not stripped and fence is None
         pos = line_end
     return end
+
+
+COMMON_LANGUAGES = ("python", "javascript", "typescript", "bash", "json", "sql", "java", "c", "cpp",
+                    "go", "rust", "html", "css", "yaml", "markdown")
+
+
+def warm_up() -> None:
+    """Import the Pygments lexers and style that replies use most, off the UI thread at start-up,
+    so the first highlighted block of a streaming reply does not stall the window."""
+    for palette in (LIGHT, DARK):
+        _formatter(palette.pygments_style)
+    for name in COMMON_LANGUAGES:
+        try:
+            lexer = get_lexer_by_name(name)
+        except ClassNotFound:
+            continue
+        highlight("x = 1\n", lexer, _formatter(LIGHT.pygments_style))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -34,6 +35,7 @@ from desktop.ui.text import fill
 
 log = logging.getLogger(__name__)
 CHAT_TASK = "chat"
+YIELD_AFTER_S = 0.004
 
 
 class Composer(QPlainTextEdit):
@@ -313,7 +315,13 @@ class ChatTab(QWidget):
             except QwenError as error:
                 self._show_detached_error(conversation_id, error)
                 return
+            worked_since = time.perf_counter()
             async for event in self.service.run_turn(client, conversation_id, options):
+                # A fast stream delivers hundreds of events per socket read, and iterating them
+                # never suspends: hand the loop back to Qt every few ms so the window stays smooth.
+                if time.perf_counter() - worked_since > YIELD_AFTER_S:
+                    await asyncio.sleep(0)
+                    worked_since = time.perf_counter()
                 if isinstance(event, ReplyStarted):
                     widget = self.view.add_message(event.message, streaming=True)
                     self._streaming_widget = widget

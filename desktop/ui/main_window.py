@@ -7,17 +7,27 @@ import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
-from desktop.core import paths
+from desktop.core import client, markdown, paths
 from desktop.core.chat import ChatService
 from desktop.core.runtime import Session
 from desktop.ui.chat_tab import ChatTab
+from desktop.ui.search_tab import SearchTab
 from desktop.ui.settings_tab import SettingsTab
 from desktop.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    """One-time costs of the first reply (SDK imports, TLS trust store, highlighter lexers)."""
+    try:
+        client.warm_up()
+        markdown.warm_up()
+    except Exception:  # only an optimisation
+        log.exception("warm-up failed")
 
 
 def ui_state() -> QSettings:
@@ -33,6 +43,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.session = session
         self.tasks = tasks
+        self.warmed_up: asyncio.Future[None] | None = None
         self.setWindowTitle(APP_NAME)
         if icon is not None:
             self.setWindowIcon(icon)
@@ -40,7 +51,9 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.chat_tab = ChatTab(session, chat_service, tasks, self)
         self.settings_tab = SettingsTab(session, tasks, self)
+        self.search_tab = SearchTab(session, tasks, self)
         self.tabs.addTab(self.chat_tab, self.tr("Chat"))
+        self.tabs.addTab(self.search_tab, self.tr("Search"))
         self.tabs.addTab(self.settings_tab, self.tr("Settings"))
         self.setCentralWidget(self.tabs)
         self.resize(1100, 760)
@@ -50,6 +63,7 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         self.chat_tab.settings_requested.connect(self.show_settings)
         self.settings_tab.settings_changed.connect(self.chat_tab.apply_settings)
+        self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
 
     async def start(self) -> None:
@@ -60,6 +74,7 @@ class MainWindow(QMainWindow):
         except Exception:  # a broken keyring must not stop the window
             log.exception("could not read the API key")
         self.settings_tab.update_key_status()
+        self.warmed_up = loop.run_in_executor(None, warm_up)
         self.chat_tab.open_latest()
         if self.session.key is None:
             self.show_settings()
@@ -84,14 +99,23 @@ class MainWindow(QMainWindow):
         geometry = state.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        splitter = state.value("chat/splitter")
-        if isinstance(splitter, QByteArray):
-            self.chat_tab.splitter.restoreState(splitter)
+        for key, splitter in self._splitters().items():
+            saved = state.value(key)
+            if isinstance(saved, QByteArray):
+                splitter.restoreState(saved)
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        return {"chat/splitter": self.chat_tab.splitter, "search/splitter": self.search_tab.splitter}
+
+    async def shutdown(self) -> None:
+        """Stop what the tabs run (the notes watcher, index runs, searches) before the loop ends."""
+        await self.search_tab.aclose()
 
     def save_state(self) -> None:
         state = ui_state()
         state.setValue("window/geometry", self.saveGeometry())
-        state.setValue("chat/splitter", self.chat_tab.splitter.saveState())
+        for key, splitter in self._splitters().items():
+            state.setValue(key, splitter.saveState())
         state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

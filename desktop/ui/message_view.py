@@ -34,7 +34,7 @@ from desktop.core.history import Message, Status
 from desktop.ui.text import fill
 
 FLUSH_MS = 50  # at most ~20 renders a second while streaming
-SEGMENT_CHARS = 1500  # freeze finished blocks into a segment once this much is pending
+SEGMENT_CHARS = 1000  # freeze finished blocks into a segment once this much is pending
 
 
 def is_dark(widget: QWidget) -> bool:

@@ -50,6 +50,7 @@ class Harness:
                 self.windows.remove(entry)
                 _, services, tasks = entry
                 window.close()
+                run(self.loop, window.shutdown())
                 run(self.loop, tasks.shutdown())
                 run(self.loop, services.session.aclose())  # type: ignore[attr-defined]
                 services.history.close()  # type: ignore[attr-defined]

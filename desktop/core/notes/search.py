@@ -1,0 +1,275 @@
+"""Hybrid search over the notes index: vectors (cosine) + keywords (FTS5), fused by rank.
+
+Vectors live in memory as one normalised float32 matrix (brute force is fast enough for a
+person's notes: 100,000 chunks × 1024 dimensions is one matrix–vector product) and are loaded
+incrementally: rows added since the last search are appended; a deletion (changed or removed
+files) reloads the matrix. Keyword search always works; when the query cannot be embedded (no
+key, no network) the result says it is keyword-only, and why.
+
+Blocking parts run on the searcher's own thread with its own SQLite connection, so a search
+never waits behind an index run's writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.index import unit_vectors
+from desktop.core.notes.keywords import Snippet, fts_match, make_snippet, parse_query
+from desktop.core.notes.models import Embedder, request_dimensions
+from desktop.core.notes.store import IndexModel, NoteStore
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+CANDIDATES = 50  # from each of the two lists before fusion
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    chunk_id: int
+    path: str
+    folder: str
+    heading: str
+    line_start: int
+    line_end: int
+    snippet: Snippet
+    score: float  # 0..1: 1 = first in every list used
+    vector_score: float | None  # cosine similarity, when the vector part found it
+    keyword_rank: int | None  # 1-based rank in the keyword list, when it found it
+
+    @property
+    def file_name(self) -> str:
+        return os.path.basename(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "folder": self.folder,
+            "file_name": self.file_name,
+            "heading": self.heading,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "snippet": self.snippet.text,
+            "highlights": [list(h) for h in self.snippet.highlights],
+            "score": round(self.score, 4),
+            "vector_score": None if self.vector_score is None else round(self.vector_score, 4),
+            "keyword_rank": self.keyword_rank,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    query: str
+    hits: tuple[SearchHit, ...]
+    keyword_only: bool  # only keyword search could run
+    error: QwenError | None = None  # why the meaning part did not run (no key, network…)
+    local_seconds: float = 0.0  # time spent locally (without the query's embedding request)
+
+
+class VectorIndex:
+    """Chunk vectors as an (n × d) normalised float32 matrix. Not thread-safe: one thread."""
+
+    def __init__(self) -> None:
+        self.model: IndexModel | None = None
+        self._matrix = np.empty((0, 0), dtype=np.float32)
+        self._ids = np.empty(0, dtype=np.int64)
+        self._count = 0
+        self._max_seq = 0
+        self._epoch = -1
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._matrix.nbytes + self._ids.nbytes)
+
+    def refresh(self, store: NoteStore) -> None:
+        model = store.index_model()
+        epoch = store.vector_epoch()
+        if model != self.model or epoch != self._epoch:
+            self._reset(model, store.vector_count())
+            self._epoch = epoch
+        if self.model is None:
+            return
+        dims = self.model.dimensions
+        for rows in store.iter_vectors(self._max_seq):
+            blob = b"".join(r[2] for r in rows)
+            block = np.frombuffer(blob, dtype=np.float32)
+            if block.size != len(rows) * dims:  # vectors of another size: the model changed
+                log.warning("vector size mismatch; reloading")
+                self._reset(None, 0)
+                return
+            self._append(np.array([r[1] for r in rows], dtype=np.int64), block.reshape(-1, dims))
+            self._max_seq = rows[-1][0]
+
+    def _reset(self, model: IndexModel | None, expected_rows: int) -> None:
+        self.model = model
+        dims = model.dimensions if model else 0
+        self._matrix = np.empty((expected_rows, dims), dtype=np.float32)
+        self._ids = np.empty(expected_rows, dtype=np.int64)
+        self._count = 0
+        self._max_seq = 0
+
+    def _append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        need = self._count + len(ids)
+        if need > len(self._ids):
+            capacity = max(need, int(len(self._ids) * 1.25) + 64)
+            matrix = np.empty((capacity, vectors.shape[1]), dtype=np.float32)
+            matrix[: self._count] = self._matrix[: self._count]
+            new_ids = np.empty(capacity, dtype=np.int64)
+            new_ids[: self._count] = self._ids[: self._count]
+            self._matrix, self._ids = matrix, new_ids
+        self._matrix[self._count:need] = vectors
+        self._ids[self._count:need] = ids
+        self._count = need
+
+    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` most similar chunk ids with their cosine similarity, best first."""
+        if self._count == 0 or k <= 0:
+            return []
+        scores = self._matrix[: self._count] @ query
+        k = min(k, self._count)
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return [(int(self._ids[i]), float(scores[i])) for i in best]
+
+
+def fuse(
+    vector_ids: Sequence[int], keyword_ids: Sequence[int], k: int = RRF_K
+) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of two ranked lists; scores scaled so 1.0 = first in both."""
+    scores: dict[int, float] = {}
+    for ranked in (vector_ids, keyword_ids):
+        for rank, chunk_id in enumerate(ranked, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+    lists = (1 if vector_ids else 0) + (1 if keyword_ids else 0)
+    best = lists / (k + 1) if lists else 1.0
+    return sorted(((cid, s / best) for cid, s in scores.items()), key=lambda x: -x[1])
+
+
+class Searcher:
+    """Searches one notes index. Create with :meth:`open` inside the running loop."""
+
+    def __init__(self, store: NoteStore, embedder: Embedder | None, executor: ThreadPoolExecutor,
+                 embed_timeout: float = 15.0) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.embed_timeout = embed_timeout
+        self.vectors = VectorIndex()
+        self._executor = executor
+        self._query_cache: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+
+    @classmethod
+    async def open(cls, db_path: str | Path, embedder: Embedder | None = None,
+                   embed_timeout: float = 15.0) -> Searcher:
+        executor = ThreadPoolExecutor(1, thread_name_prefix="notes-search")
+        store = await asyncio.get_running_loop().run_in_executor(executor, NoteStore, db_path)
+        return cls(store, embedder, executor, embed_timeout)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
+        self._executor.shutdown(wait=False)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def refresh(self) -> None:
+        """Load vectors added since the last search (also done by every search)."""
+        await self._run(self.vectors.refresh, self.store)
+
+    async def search(self, query: str, k: int = 10, *, keyword_only: bool = False) -> SearchResults:
+        query = query.strip()
+        if not query:
+            return SearchResults(query, (), keyword_only)
+        model = await self._run(self._refresh_and_model)
+        error: QwenError | None = None
+        query_vector: np.ndarray | None = None
+        if not keyword_only:
+            if self.embedder is None:
+                error = QwenError(ErrorKind.NO_KEY)
+            elif model is not None and len(self.vectors):
+                try:
+                    query_vector = await self._embed_query(query, model)
+                except QwenError as exc:
+                    error = exc
+                except TimeoutError:
+                    error = QwenError(ErrorKind.TIMEOUT, "query embedding")
+        started = time.perf_counter()
+        hits = await self._run(self._search_local, query, k, query_vector)
+        return SearchResults(
+            query, hits, keyword_only=query_vector is None, error=error,
+            local_seconds=time.perf_counter() - started,
+        )
+
+    def _refresh_and_model(self) -> IndexModel | None:
+        self.vectors.refresh(self.store)
+        return self.vectors.model
+
+    async def _embed_query(self, query: str, model: IndexModel) -> np.ndarray:
+        key = (query, model.model, model.dimensions)
+        if (cached := self._query_cache.get(key)) is not None:
+            self._query_cache.move_to_end(key)
+            return cached
+        assert self.embedder is not None
+        result = await asyncio.wait_for(
+            self.embedder.embed(
+                [query], model=model.model,
+                dimensions=request_dimensions(model.model, model.dimensions), text_type="query",
+            ),
+            self.embed_timeout,
+        )
+        vector: np.ndarray = unit_vectors(result.vectors, model.dimensions)[0]
+        self._query_cache[key] = vector
+        while len(self._query_cache) > 128:
+            self._query_cache.popitem(last=False)
+        return vector
+
+    def search_local(self, query: str, k: int, query_vector: np.ndarray | None) -> tuple[SearchHit, ...]:
+        """The local part of a search (blocking; for benchmarks and tests)."""
+        self.vectors.refresh(self.store)
+        return self._search_local(query, k, query_vector)
+
+    def _search_local(
+        self, query: str, k: int, query_vector: np.ndarray | None
+    ) -> tuple[SearchHit, ...]:
+        terms = parse_query(query)
+        vector_hits = self.vectors.top(query_vector, CANDIDATES) if query_vector is not None else []
+        match = fts_match(terms)
+        keyword_ids = self.store.keyword_search(match, CANDIDATES) if match else []
+        vector_ids = [cid for cid, _ in vector_hits]
+        fused = fuse(vector_ids, keyword_ids)
+        cosine = dict(vector_hits)
+        keyword_rank = {cid: rank for rank, cid in enumerate(keyword_ids, start=1)}
+        # Ask for a few more than k: a chunk deleted since the matrix was loaded is dropped here.
+        wanted = [cid for cid, _ in fused[: k + 10]]
+        infos = self.store.chunk_infos(wanted)
+        hits: list[SearchHit] = []
+        for cid, score in fused:
+            info = infos.get(cid)
+            if info is None:
+                continue
+            hits.append(
+                SearchHit(
+                    chunk_id=cid, path=info.path, folder=info.folder, heading=info.heading,
+                    line_start=info.line_start, line_end=info.line_end,
+                    snippet=make_snippet(info.text, terms), score=score,
+                    vector_score=cosine.get(cid), keyword_rank=keyword_rank.get(cid),
+                )
+            )
+            if len(hits) >= k:
+                break
+        return tuple(hits)

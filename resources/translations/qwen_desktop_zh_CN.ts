@@ -1,0 +1,834 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>ChatTab</name>
+    <message>
+        <location filename="../../desktop/ui/chat_tab.py" line="+78"/>
+        <source>New chat</source>
+        <translation>新建对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新对话（Ctrl+N）</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Ask Qwen anything. Press Enter to send, Shift+Enter for a new line.</source>
+        <translation>有问题尽管问通义千问。按 Enter 发送，Shift+Enter 换行。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Message Qwen…</source>
+        <translation>给通义千问发消息…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Deep thinking</source>
+        <translation>深度思考</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop the reply (Esc)</source>
+        <translation>停止回复（Esc）</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>Model: %1</source>
+        <translation>模型：%1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>This model always thinks before answering.</source>
+        <translation>该模型总是先思考再回答。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This model does not support deep thinking.</source>
+        <translation>该模型不支持深度思考。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Let the model reason step by step before it answers (slower, uses more tokens).</source>
+        <translation>让模型先逐步推理再回答（速度较慢，消耗更多 Token）。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete this conversation? This cannot be undone.</source>
+        <translation>确定删除此对话吗？删除后无法恢复。</translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <location filename="../../desktop/ui/crash_dialog.py" line="+17"/>
+        <source>Something went wrong</source>
+        <translation>出错了</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Qwen Desktop hit an unexpected problem. Your conversations are saved. If it happens again, send the details to support.
+
+Log folder: %1</source>
+        <translation>Qwen Desktop 遇到了意外问题。您的对话已保存。如果问题再次出现，请将详细信息发送给技术支持。
+
+日志文件夹：%1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Copy details</source>
+        <translation>复制详细信息</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorCard</name>
+    <message>
+        <location filename="../../desktop/ui/message_view.py" line="+217"/>
+        <source>Details</source>
+        <translation>详细信息</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Retry</source>
+        <translation>重试</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open Settings</source>
+        <translation>打开设置</translation>
+    </message>
+</context>
+<context>
+    <name>Errors</name>
+    <message>
+        <location filename="../../desktop/core/errors.py" line="+44"/>
+        <source>No API key is set. Add your DashScope API key in Settings.</source>
+        <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The API key was not accepted. Check that it is copied completely and that the region in Settings matches the region where the key was created.</source>
+        <translation>API 密钥未通过验证。请检查密钥是否复制完整，并确认“设置”中的地域与创建该密钥时所选的地域一致。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your Alibaba Cloud account is overdue. Top up the account in the Alibaba Cloud console, then try again.</source>
+        <translation>您的阿里云账号已欠费。请在阿里云控制台充值后重试。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service refused this message because it may contain inappropriate content. Rephrase it and try again.</source>
+        <translation>此消息可能包含不当内容，已被服务拒绝。请换一种说法后重试。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your account may not use this model. Activate it in the Model Studio console or choose another model in Settings.</source>
+        <translation>您的账号无权使用此模型。请在百炼控制台开通该模型，或在“设置”中选择其他模型。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The free quota for this model is used up. Enable paid use in the Model Studio console or choose another model.</source>
+        <translation>此模型的免费额度已用完。请在百炼控制台开通付费使用，或选择其他模型。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This model does not exist or is not available in this region. Choose another model in Settings (model names are case-sensitive).</source>
+        <translation>此模型不存在，或在当前地域不可用。请在“设置”中选择其他模型（模型名称区分大小写）。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service is busy: too many requests in a short time. Wait a moment and try again.</source>
+        <translation>服务繁忙：短时间内请求过多。请稍候再试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Too many tokens were used in the last minute. Wait about a minute and try again.</source>
+        <translation>过去一分钟内使用的 Token 过多。请等待约一分钟后重试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The Qwen service is having problems right now. Try again in a few minutes.</source>
+        <translation>通义千问服务暂时出现问题。请几分钟后重试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Could not reach the Qwen service. Check your internet connection.</source>
+        <translation>无法连接到通义千问服务。请检查网络连接。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Could not connect through the proxy. Check the proxy settings in Settings.</source>
+        <translation>无法通过代理连接。请在“设置”中检查代理设置。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The Qwen service did not answer in time. Check your connection and try again.</source>
+        <translation>通义千问服务响应超时。请检查网络连接后重试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The reply was cut off before it finished. The text received so far is kept.</source>
+        <translation>回复在完成前中断了。已收到的内容会保留。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The conversation is too long for this model. Start a new conversation or choose a model with a larger context.</source>
+        <translation>对话内容超出了此模型的长度上限。请开始新对话，或选择支持更长上下文的模型。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Too many texts were sent in one request.</source>
+        <translation>单次请求发送的文本过多。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The service rejected the request. See the details below.</source>
+        <translation>服务拒绝了此请求。请查看下方的详细信息。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The address was not found. If you set a custom URL, check it in Settings.</source>
+        <translation>找不到该地址。如果设置了自定义 URL，请在“设置”中检查。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The system keyring is not available, so the API key cannot be stored safely.</source>
+        <translation>系统凭据存储不可用，无法安全保存 API 密钥。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Something went wrong. See the details below.</source>
+        <translation>出现错误。请查看下方的详细信息。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../desktop/ui/main_window.py" line="+55"/>
+        <source>Chat</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <location filename="../../desktop/ui/message_view.py" line="+52"/>
+        <source>You</source>
+        <translation>我</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Qwen</source>
+        <translation>通义千问</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Waiting for Qwen…</source>
+        <translation>正在等待通义千问…</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>%1 Retrying in %2 s…</source>
+        <translation>%1 %2 秒后重试…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>%1 in</source>
+        <translation>输入 %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 out</source>
+        <translation>输出 %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 thinking</source>
+        <translation>思考 %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tokens: %1</source>
+        <translation>Token：%1</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <location line="+20"/>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+    <message>
+        <location line="-19"/>
+        <source>The reply was cut off before it finished.</source>
+        <translation>回复在完成前中断了。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The reply reached the model&apos;s length limit.</source>
+        <translation>回复已达到模型的长度上限。</translation>
+    </message>
+</context>
+<context>
+    <name>Notes</name>
+    <message>
+        <location filename="../../desktop/core/notes/index.py" line="+70"/>
+        <source>Looking for notes</source>
+        <translation>正在查找笔记</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reading notes</source>
+        <translation>正在读取笔记</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Indexing by meaning</source>
+        <translation>正在建立语义索引</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Up to date</source>
+        <translation>已是最新</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/core/notes/reader.py" line="+45"/>
+        <source>Hidden folder</source>
+        <translation>隐藏文件夹</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Program, build or cache folder</source>
+        <translation>程序、构建或缓存文件夹</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Link back to a folder already included</source>
+        <translation>指回已包含文件夹的链接</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Larger than the size limit in Settings</source>
+        <translation>超过“设置”中的大小上限</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not a text file</source>
+        <translation>不是文本文件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Could not be read</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Contains no text (a scanned PDF?)</source>
+        <translation>不含文字（可能是扫描版 PDF？）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This file type is not supported</source>
+        <translation>不支持此文件类型</translation>
+    </message>
+</context>
+<context>
+    <name>Regions</name>
+    <message>
+        <location filename="../../desktop/core/regions.py" line="+33"/>
+        <source>China (Beijing)</source>
+        <translation>华北2（北京）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Singapore (International)</source>
+        <translation>新加坡（国际）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>US (Virginia)</source>
+        <translation>美国（弗吉尼亚）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>China (Hong Kong)</source>
+        <translation>中国香港</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Custom URL</source>
+        <translation>自定义 URL</translation>
+    </message>
+</context>
+<context>
+    <name>SearchTab</name>
+    <message>
+        <location filename="../../desktop/ui/search_tab.py" line="+169"/>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop searching this folder (the files are not touched)</source>
+        <translation>不再搜索此文件夹（不会改动其中的文件）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Skipped files…</source>
+        <translation>已跳过的文件…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Index now</source>
+        <translation>立即索引</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Notes folders</source>
+        <translation>笔记文件夹</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Search your notes by meaning or exact words…</source>
+        <translation>按语义或关键词搜索笔记…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <location line="+459"/>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <location line="-458"/>
+        <location line="+459"/>
+        <source>Show in folder</source>
+        <translation>在文件夹中显示</translation>
+    </message>
+    <message>
+        <location line="-458"/>
+        <location line="+459"/>
+        <source>Copy path</source>
+        <translation>复制路径</translation>
+    </message>
+    <message>
+        <location line="-352"/>
+        <source>Choose a folder of notes</source>
+        <translation>选择笔记文件夹</translation>
+    </message>
+    <message>
+        <location line="+97"/>
+        <source>Not indexed yet</source>
+        <translation>尚未索引</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Folder not found (unplugged drive?)</source>
+        <translation>找不到文件夹（驱动器已拔出？）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 files · %2 chunks · indexed %3</source>
+        <translation>%1 个文件 · %2 个片段 · 索引于 %3</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 not yet by meaning</source>
+        <translation>%1 个尚未语义索引</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 skipped</source>
+        <translation>已跳过 %1 个</translation>
+    </message>
+    <message>
+        <location line="+52"/>
+        <source>Notes are ready for keyword search. Add your API key in Settings to also search by meaning.</source>
+        <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Cancelled. What was indexed is kept; Index now continues from there.</source>
+        <translation>已取消。已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Add your API key in Settings to search by meaning.</source>
+        <translation>在“设置”中添加 API 密钥即可按语义搜索。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>What was indexed is kept; Index now continues from there.</source>
+        <translation>已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>%1: %2 files found</source>
+        <translation>%1：已找到 %2 个文件</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1: %2 of %3 files</source>
+        <translation>%1：%2 / %3 个文件</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1: %2 of %3 parts</source>
+        <translation>%1：%2 / %3 个片段</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>service busy, trying again in %1 s</source>
+        <translation>服务繁忙，%1 秒后重试</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>less than a minute left</source>
+        <translation>剩余不到 1 分钟</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>about %1 min left</source>
+        <translation>剩余约 %1 分钟</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>about %1 h %2 min left</source>
+        <translation>剩余约 %1 小时 %2 分钟</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Index by meaning</source>
+        <translation>建立语义索引</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 parts of your notes (about %2 tokens) will be sent to the embedding service. Estimated cost: CNY %3 with %4. Continue?</source>
+        <translation>将把笔记中的 %1 个片段（约 %2 个 Token）发送到向量化服务。使用 %4 预计费用为 %3 元。是否继续？</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <location line="+23"/>
+        <source>Waiting for your answer…</source>
+        <translation>等待您确认…</translation>
+    </message>
+    <message>
+        <location line="-15"/>
+        <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
+        <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Embedding model changed</source>
+        <translation>向量模型已更改</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your notes were indexed with %1 (%2 dimensions); Settings now ask for %3 (%4). Vectors of different models cannot be mixed, so all notes must be indexed again, which costs tokens again. Re-index now?</source>
+        <translation>笔记之前使用 %1（%2 维）建立索引，而“设置”中现在选择的是 %3（%4 维）。不同模型的向量无法混用，因此需要重新索引全部笔记，这会再次消耗 Token。是否立即重新索引？</translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>Keyword search only: add your API key in Settings to search by meaning.</source>
+        <translation>仅关键词搜索：在“设置”中添加 API 密钥即可按语义搜索。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Keyword search only: %1</source>
+        <translation>仅关键词搜索：%1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Keyword search only: your notes are not indexed by meaning yet.</source>
+        <translation>仅关键词搜索：笔记尚未建立语义索引。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No results.</source>
+        <translation>未找到结果。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>lines %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsTab</name>
+    <message>
+        <location filename="../../desktop/ui/settings_tab.py" line="+72"/>
+        <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
+        <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Paste your API key (sk-…)</source>
+        <translation>粘贴 API 密钥（sk-…）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete key</source>
+        <translation>删除密钥</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use for this session only</source>
+        <translation>仅本次运行使用</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Use system settings</source>
+        <translation>使用系统设置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No proxy</source>
+        <translation>不使用代理</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Manual</source>
+        <translation>手动设置</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Connection</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Region</source>
+        <translation>地域</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Custom URL</source>
+        <translation>自定义 URL</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Proxy</source>
+        <translation>代理</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Proxy address</source>
+        <translation>代理地址</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Refresh list</source>
+        <translation>刷新列表</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Deep thinking on by default (models that support it)</source>
+        <translation>默认开启深度思考（仅限支持的模型）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+2"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>System language</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Language changes apply after restarting the app.</source>
+        <translation>更改语言后需重启应用才能生效。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Appearance</source>
+        <translation>外观</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
+        <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Will use: %1</source>
+        <translation>将使用：%1</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>No API key is set.</source>
+        <translation>尚未设置 API 密钥。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Using the key from the DASHSCOPE_API_KEY environment variable (%1). It takes precedence over a saved key.</source>
+        <translation>正在使用环境变量 DASHSCOPE_API_KEY 中的密钥（%1），它优先于已保存的密钥。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Using %1 for this session only; it will be forgotten when the app closes.</source>
+        <translation>仅在本次运行中使用 %1，关闭应用后即清除。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Saved in the system keyring (%1).</source>
+        <translation>已保存到系统凭据存储（%1）。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Paste a key first.</source>
+        <translation>请先粘贴密钥。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>No system keyring is available, so the key cannot be stored safely. You can use it for this session only; it will not be written to disk.</source>
+        <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Testing…</source>
+        <translation>正在测试…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+11"/>
+        <source>Connected. %n chat model(s) available.</source>
+        <translation>
+            <numerusform>连接成功，有 %n 个对话模型可用。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>This key belongs to the region %1. Choose that region above.</source>
+        <translation>此密钥属于“%1”地域，请在上方选择该地域。</translation>
+    </message>
+</context>
+<context>
+    <name>SkippedDialog</name>
+    <message>
+        <location filename="../../desktop/ui/search_tab.py" line="-543"/>
+        <source>Skipped in %1</source>
+        <translation>%1 中跳过的文件</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>File or folder</source>
+        <translation>文件或文件夹</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Nothing was skipped.</source>
+        <translation>没有跳过任何文件。</translation>
+    </message>
+</context>
+<context>
+    <name>ThinkingSection</name>
+    <message>
+        <location filename="../../desktop/ui/message_view.py" line="-172"/>
+        <source>Thinking…</source>
+        <translation>正在思考…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>Thought for %n second(s)</source>
+        <translation>
+            <numerusform>已思考 %n 秒</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Thinking</source>
+        <translation>思考过程</translation>
+    </message>
+</context>
+</TS>
