@@ -12,7 +12,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     from desktop.cli import SUBCOMMANDS, run_cli
 
-    if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help", "--version"}):
+    # A word that is no command (a typo such as "caht") is a usage error, not a reason to open the
+    # window; options starting with "-" that the CLI does not know go to Qt (e.g. -style, -platform).
+    if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help", "--version"}
+                 or not args[0].startswith("-")):
         return run_cli(args)
     from desktop.app import run_app
 

@@ -7,11 +7,13 @@ import logging
 import logging.handlers
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt otherwise
 
@@ -23,6 +25,13 @@ from desktop.core.errors import redact  # noqa: E402
 from desktop.core.history import HistoryStore  # noqa: E402
 from desktop.core.runtime import Session  # noqa: E402
 from desktop.core.secrets import KeyStore  # noqa: E402
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QTranslator
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.tasks import TaskRunner
 
 log = logging.getLogger("desktop")
 
@@ -49,7 +58,7 @@ def app_icon():  # type: ignore[no-untyped-def]
 
     icon = QIcon()
     base = resources.files("desktop.resources") / "icons"
-    for size in (16, 32, 48, 64, 128, 256):
+    for size in (16, 32, 48, 64, 128, 256, 512):
         path = base / f"qwen-desktop-{size}.png"
         if path.is_file():
             icon.addFile(str(path))
@@ -95,38 +104,85 @@ def create_application(argv: Sequence[str]):  # type: ignore[no-untyped-def]
     return app
 
 
-def run_app(argv: Sequence[str] = ()) -> int:
-    import qasync
+@dataclass
+class Gui:
+    """The window and what it runs on, as run_app shows it (the self-test builds the same)."""
 
+    app: QApplication
+    services: Services
+    tasks: TaskRunner
+    window: MainWindow
+    translators: list[QTranslator]  # keep them alive as long as the app
+
+    async def shutdown(self) -> None:
+        await self.window.shutdown()
+        await self.tasks.shutdown()
+        await self.services.session.aclose()
+        self.services.history.close()
+
+
+def build_gui(app: QApplication, language: str | None = None) -> Gui:
+    """Services, translation, style, icon and the main window on ``app`` (not shown yet).
+
+    ``language`` overrides the one in the settings ("en", "zh_CN", "system").
+    """
     from desktop.ui import i18n, style
     from desktop.ui.main_window import MainWindow
     from desktop.ui.tasks import TaskRunner
 
-    setup_logging()
-    app = create_application(argv)
-    _install_excepthook()
     services = build_services()
-    translators = i18n.install(app, services.session.settings.language)
+    translators = i18n.install(app, language or services.session.settings.language)
     style.apply(app)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     tasks = TaskRunner()
     window = MainWindow(services.session, services.chat, tasks, icon=app.windowIcon())
+    return Gui(app, services, tasks, window, translators)
+
+
+# Packaging's smoke test: print a line once the window is on screen, then quit (start-up timing).
+EXIT_AFTER_SHOWN_ENV = "QWEN_DESKTOP_EXIT_AFTER_SHOWN"
+
+
+async def _announce_when_shown(window: MainWindow) -> None:
+    """Waits until the window is exposed (the platform shows it), then says so on stdout."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        handle = window.windowHandle()
+        if handle is not None and handle.isExposed():
+            break
+        await asyncio.sleep(0.005)
+    log.info("window shown")
+    if sys.stdout is not None:  # a windowed Windows executable has no stdout
+        print("qwen-desktop: window shown", flush=True)
+
+
+def run_app(argv: Sequence[str] = ()) -> int:
+    import qasync
+
+    setup_logging()
+    app = create_application(argv)
+    _install_excepthook()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    gui = build_gui(app)
+    window = gui.window
     closed = asyncio.Event()
     window.closed.connect(closed.set)
 
     async def main() -> None:
         window.show()
         log.info("Qwen Desktop %s started; data in %s", __version__, paths.data_dir())
+        exit_after_shown = bool(os.environ.get(EXIT_AFTER_SHOWN_ENV))
+        if exit_after_shown:
+            await _announce_when_shown(window)
         await window.start()
+        if exit_after_shown:
+            window.close()
         await closed.wait()
-        await tasks.shutdown()
-        await services.session.aclose()
-        services.history.close()
+        await gui.shutdown()
 
     with loop:
         loop.run_until_complete(main())
-    del translators
+    del gui
     return 0
