@@ -39,9 +39,21 @@ YIELD_AFTER_S = 0.004
 
 
 class Composer(QPlainTextEdit):
-    """The message box: Enter sends, Shift+Enter starts a new line."""
+    """The message box: Enter sends, Shift+Enter starts a new line; grows with its text."""
 
     submitted = Signal()
+    MIN_LINES, MAX_LINES = 2, 10
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self, *_: object) -> None:
+        line = self.fontMetrics().lineSpacing()
+        lines = max(self.MIN_LINES, min(self.MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins().top() + self.contentsMargins().bottom()
+        self.setFixedHeight(lines * line + margins + 2 * int(self.document().documentMargin()) + 6)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -80,6 +92,9 @@ class ChatTab(QWidget):
         self.conversation_list = QListWidget(self)
         self.conversation_list.setObjectName("conversationList")
         self.conversation_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.conversation_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.conversation_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.conversation_list.setUniformItemSizes(True)
         side = QWidget(self)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -91,7 +106,6 @@ class ChatTab(QWidget):
         self.composer = Composer(self)
         self.composer.setObjectName("composer")
         self.composer.setPlaceholderText(self.tr("Message Qwen…"))
-        self.composer.setMaximumHeight(140)
         self.composer.setTabChangesFocus(True)
         self.model_label = QLabel(self)
         self.model_label.setObjectName("modelLabel")

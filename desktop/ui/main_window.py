@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.settings_tab.settings_changed.connect(self.chat_tab.apply_settings)
         self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
     async def start(self) -> None:
         """Read the key off the UI thread, then open on Chat, or on Settings when there is no key."""
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self.settings_tab.update_key_status()
         self.warmed_up = loop.run_in_executor(None, warm_up)
         self.chat_tab.open_latest()
+        if self.search_tab.folders:
+            self.search_tab.start_index()  # catch up with what changed while the app was closed
         if self.session.key is None:
             self.show_settings()
         else:
@@ -89,6 +92,13 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.settings_tab)
         if self.session.key is None:
             self.settings_tab.key_edit.setFocus()
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        current = self.tabs.currentWidget()
+        if current is self.search_tab:
+            self.search_tab.search_box.setFocus()
+        elif current is self.chat_tab:
+            self.chat_tab.composer.setFocus()
 
     def _on_settings_key_changed(self) -> None:
         if self.session.key is not None and self.chat_tab.composer.toPlainText().strip():

@@ -275,7 +275,17 @@ class MessageWidget(QFrame):
         model = f" · {self.message.model}" if self.role != "user" and self.message.model else ""
         self.header = QLabel(f"<b>{who}</b>{model}", self)
         self.header.setObjectName("messageHeader")
-        layout.addWidget(self.header)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setToolTip(self.tr("Copy this message as Markdown"))
+        self.copy_button.setAutoRaise(True)
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.header)
+        header.addStretch(1)
+        header.addWidget(self.copy_button)
+        layout.addLayout(header)
         self.thinking = ThinkingSection(self)
         self.thinking.setVisible(False)
         layout.addWidget(self.thinking)
@@ -293,6 +303,11 @@ class MessageWidget(QFrame):
         if self.streaming:
             self.status.setText(self.tr("Waiting for Qwen…"))
             self.status.setVisible(True)
+
+    def _on_copy_button_clicked(self) -> None:
+        copy_text(self.message.content if self.role == "user" else self.content())
+        self.copy_button.setText(self.tr("Copied"))
+        QTimer.singleShot(1500, lambda: self.copy_button.setText(self.tr("Copy")))
 
     # -- streaming -------------------------------------------------------------------------
 

@@ -208,6 +208,7 @@ class SearchTab(QWidget):
         self.notice_label.setVisible(False)
         self.result_list = QListWidget(self)
         self.result_list.setObjectName("notesResults")
+        self.result_list.setWordWrap(True)
         self.result_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.result_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.result_list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -270,6 +271,8 @@ class SearchTab(QWidget):
         self._fill_folder_list({})
         self._restart_watcher()
         self.refresh_status()
+        if not self.search_box.text().strip():
+            self._show_hint()
 
     def _restart_watcher(self) -> None:
         if not self._watch_enabled or self._closed:
@@ -601,11 +604,24 @@ class SearchTab(QWidget):
         query = self.search_box.text().strip()
         if not query:
             self.tasks.cancel(SEARCH_TASK)
-            self.result_list.clear()
+            self._show_hint()
             self.notice_label.setVisible(False)
             self._update_result_buttons()
             return
         self.tasks.start(SEARCH_TASK, self._run_search(query))
+
+    def _show_hint(self) -> None:
+        """What the empty result list says: how to start."""
+        self.result_list.clear()
+        if self.folders:
+            text = self.tr("Type a few words to find notes by meaning, or an exact term such as an "
+                           "error code. Results appear as you type.")
+        else:
+            text = self.tr("Add a folder of notes on the left. Qwen Desktop reads it, keeps it up to "
+                           "date, and finds notes by meaning.")
+        item = QListWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.result_list.addItem(item)
 
     async def _run_search(self, query: str) -> None:
         if self._searcher is None:

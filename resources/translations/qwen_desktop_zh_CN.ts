@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/ui/chat_tab.py" line="+78"/>
+        <location filename="../../desktop/ui/chat_tab.py" line="+90"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -14,7 +14,7 @@
         <translation>开始新对话（Ctrl+N）</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+14"/>
         <source>Ask Qwen anything. Press Enter to send, Shift+Enter for a new line.</source>
         <translation>有问题尽管问通义千问。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -24,7 +24,7 @@
         <translation>给通义千问发消息…</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>Deep thinking</source>
         <translation>深度思考</translation>
     </message>
@@ -106,7 +106,8 @@ Log folder: %1</source>
 日志文件夹：%1</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location filename="../../desktop/selftest.py" line="+327"/>
+        <location filename="../../desktop/ui/crash_dialog.py" line="+6"/>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
     </message>
@@ -263,9 +264,25 @@ Log folder: %1</source>
         <translation>通义千问</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+5"/>
+        <location line="+31"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location line="-30"/>
+        <source>Copy this message as Markdown</source>
+        <translation>以 Markdown 格式复制这条消息</translation>
+    </message>
+    <message>
+        <location line="+24"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Copied</source>
+        <translation>已复制</translation>
     </message>
     <message>
         <location line="+35"/>
@@ -443,25 +460,25 @@ Log folder: %1</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
-        <location line="+11"/>
-        <location line="+459"/>
+        <location line="+12"/>
+        <location line="+474"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-458"/>
-        <location line="+459"/>
+        <location line="-473"/>
+        <location line="+474"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-458"/>
-        <location line="+459"/>
+        <location line="-473"/>
+        <location line="+474"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-352"/>
+        <location line="-365"/>
         <source>Choose a folder of notes</source>
         <translation>选择笔记文件夹</translation>
     </message>
@@ -577,7 +594,17 @@ Log folder: %1</source>
         <translation>笔记之前使用 %1（%2 维）建立索引，而“设置”中现在选择的是 %3（%4 维）。不同模型的向量无法混用，因此需要重新索引全部笔记，这会再次消耗 Token。是否立即重新索引？</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+40"/>
+        <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
+        <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Add a folder of notes on the left. Qwen Desktop reads it, keeps it up to date, and finds notes by meaning.</source>
+        <translation>请在左侧添加笔记文件夹。Qwen Desktop 会读取并自动保持更新，按含义查找笔记。</translation>
+    </message>
+    <message>
+        <location line="+19"/>
         <source>Keyword search only: add your API key in Settings to search by meaning.</source>
         <translation>仅关键词搜索：在“设置”中添加 API 密钥即可按语义搜索。</translation>
     </message>
@@ -690,7 +717,7 @@ Log folder: %1</source>
         <translation>刷新列表</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Deep thinking on by default (models that support it)</source>
         <translation>默认开启深度思考（仅限支持的模型）</translation>
     </message>
@@ -731,7 +758,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+64"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -791,7 +818,7 @@ Log folder: %1</source>
 <context>
     <name>SkippedDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="-543"/>
+        <location filename="../../desktop/ui/search_tab.py" line="-559"/>
         <source>Skipped in %1</source>
         <translation>%1 中跳过的文件</translation>
     </message>
@@ -814,7 +841,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="-172"/>
+        <location filename="../../desktop/ui/message_view.py" line="-187"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>

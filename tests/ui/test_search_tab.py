@@ -103,7 +103,7 @@ def test_cancel_keeps_progress_and_index_now_resumes(
 ) -> None:
     notes = tmp_path / "notes"
     make_notes(notes, 150)
-    srv.embedding_latency = 0.05
+    srv.embedding_latency = 0.3  # long enough that Cancel always lands mid-run, even on a loaded machine
 
     async def scenario() -> None:
         tasks = TaskRunner()
