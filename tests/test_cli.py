@@ -45,7 +45,9 @@ def qwen(args: list[str], env: dict[str, str], stdin: str | None = "") -> subpro
 
 @pytest.fixture
 def chat_env(srv: DashScopeServer, data_dir: Path) -> dict[str, str]:
-    return base_env(data_dir, DASHSCOPE_BASE_URL=srv.base_url + "/chat/completions", DASHSCOPE_API_KEY=TEST_KEY)
+    # A pasted ".../chat/completions" URL is normalised.
+    return base_env(data_dir, DASHSCOPE_BASE_URL=srv.base_url + "/chat/completions",
+                    DASHSCOPE_API_KEY=TEST_KEY)
 
 
 def files_under(directory: Path) -> list[Path]:

@@ -198,7 +198,9 @@ async def test_multi_turn_history_and_system_prompt_are_sent(
     assert [m.content for m in history.messages(cid)][-1] == "About 2.1 million."
 
 
-async def test_no_system_prompt_sends_none(service: ChatService, client: QwenClient, srv: DashScopeServer) -> None:
+async def test_no_system_prompt_sends_none(
+    service: ChatService, client: QwenClient, srv: DashScopeServer
+) -> None:
     cid = ask(service, "hi")
     await run(service, client, cid, ChatOptions(model="qwen-max", system_prompt="  "))
     assert srv.chat_requests()[-1]["messages"] == [{"role": "user", "content": "hi"}]
@@ -465,3 +467,35 @@ def test_title_from_first_message(service: ChatService, history: HistoryStore) -
     named = history.create_conversation("My own title")
     service.add_user_message(named.id, "hello")
     assert history.conversation(named.id).title == "My own title"  # type: ignore[union-attr]
+
+
+# ---- the retry policy ------------------------------------------------------------------------
+
+
+def test_retry_policy_backs_off_with_jitter_and_waits_longer_for_quota() -> None:
+    import random
+
+    from desktop.core.errors import QwenError
+
+    policy = RetryPolicy(scale=1.0)
+    busy, quota = QwenError(ErrorKind.RATE_LIMITED), QwenError(ErrorKind.QUOTA_THROTTLED)
+    rng = random.Random(7)
+    for attempt, base in ((1, 2.0), (2, 4.0), (3, 8.0), (6, 30.0)):
+        for _ in range(20):
+            assert base * 0.75 <= policy.delay(attempt, busy, rng) <= base * 1.25
+    assert policy.delay(1, quota, rng) >= 15.0
+    assert policy.delay(9, quota, rng) <= 60.0 * 1.25
+    no_jitter = RetryPolicy(jitter=0.0, scale=1.0)
+    assert no_jitter.delay(1, quota) > no_jitter.delay(1, busy)
+
+
+def test_retry_scale_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.core.errors import QwenError
+
+    busy = QwenError(ErrorKind.SERVICE_DOWN)
+    monkeypatch.setenv("QWEN_DESKTOP_RETRY_SCALE", "0.001")
+    assert RetryPolicy(jitter=0.0).delay(1, busy) == pytest.approx(0.002)
+    monkeypatch.setenv("QWEN_DESKTOP_RETRY_SCALE", "not a number")
+    assert RetryPolicy(jitter=0.0).delay(1, busy) == pytest.approx(2.0)
+    monkeypatch.delenv("QWEN_DESKTOP_RETRY_SCALE")
+    assert RetryPolicy(jitter=0.0).delay(1, busy) == pytest.approx(2.0)

@@ -205,7 +205,9 @@ async def test_enable_thinking_sent_only_to_hybrid_models(
     assert body["stream"] is True
 
 
-async def test_temperature_is_kept_inside_the_accepted_range(client: QwenClient, srv: DashScopeServer) -> None:
+async def test_temperature_is_kept_inside_the_accepted_range(
+    client: QwenClient, srv: DashScopeServer
+) -> None:
     await collect(client, temperature=2.0)
     assert 0 <= srv.chat_requests()[-1]["temperature"] < 2
 
@@ -220,7 +222,8 @@ async def test_temperature_is_kept_inside_the_accepted_range(client: QwenClient,
         (ChatReply.error(400, "data_inspection_failed"), ErrorKind.MODERATION),
         (ChatReply.error(403, "AccessDenied"), ErrorKind.ACCESS_DENIED),
         (ChatReply.error(403, "AccessDenied.Unpurchased"), ErrorKind.ACCESS_DENIED),
-        (ChatReply.error(403, "AllocationQuota.FreeTierOnly", "The free tier of the model has been exhausted."),
+        (ChatReply.error(403, "AllocationQuota.FreeTierOnly",
+                         "The free tier of the model has been exhausted."),
          ErrorKind.FREE_QUOTA),
         (ChatReply.error(404, "model_not_found"), ErrorKind.MODEL_NOT_FOUND),
         (ChatReply.error(429, "limit_requests"), ErrorKind.RATE_LIMITED),

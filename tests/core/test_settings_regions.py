@@ -96,7 +96,9 @@ def test_json_that_is_not_an_object_gives_defaults(data_dir: Path) -> None:
     assert settings_mod.load() == Settings()
 
 
-def test_save_is_atomic_and_leaves_no_temporary_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_is_atomic_and_leaves_no_temporary_files(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for model in ("qwen-max", "qwen-turbo", "qwen-flash"):
         settings_mod.save(Settings().replace(model=model))
     assert sorted(p.name for p in data_dir.iterdir()) == ["settings.json"]
@@ -154,7 +156,8 @@ def test_resolve_base_url_regions_and_custom() -> None:
     assert resolve_base_url(Region.BEIJING) == (BEIJING, "region")
     assert resolve_base_url("singapore") == (INTL, "region")
     assert resolve_base_url(Region.US)[0] == "https://dashscope-us.aliyuncs.com/compatible-mode/v1"
-    assert resolve_base_url(Region.HONG_KONG)[0] == "https://cn-hongkong.dashscope.aliyuncs.com/compatible-mode/v1"
+    assert resolve_base_url(Region.HONG_KONG)[0] == (
+        "https://cn-hongkong.dashscope.aliyuncs.com/compatible-mode/v1")
     assert resolve_base_url(Region.CUSTOM, "http://127.0.0.1:9/v1/chat/completions") == (
         "http://127.0.0.1:9/v1", "custom")
     assert resolve_base_url(Region.CUSTOM, "") == ("", "custom")
@@ -285,8 +288,9 @@ async def test_connection_check_tells_a_proxy_failure_apart(srv: DashScopeServer
 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
+        proxy_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
         config = ConnectionConfig(base_url=srv.region_base_url("beijing"), api_key="sk-nobody-0000",
-                                  proxy_mode="manual", proxy_url=f"http://127.0.0.1:{closed.getsockname()[1]}")
+                                  proxy_mode="manual", proxy_url=proxy_url)
         report = await check_connection(config, other_regions=region_urls(srv))
     assert report.error is not None and report.error.kind is ErrorKind.PROXY
     assert report.key_region is None and srv.requests == []
