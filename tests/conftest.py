@@ -17,7 +17,7 @@ if not os.environ.get("XDG_RUNTIME_DIR"):  # else Qt warns, and Qt warnings fail
     os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="qwen-tests-runtime-")  # mode 0700
     atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], ignore_errors=True)
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import keyring
@@ -26,7 +26,9 @@ import keyring.core
 import keyring.errors
 import pytest
 
+from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.paths import ENV_HOME
+from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
@@ -97,3 +99,17 @@ def memory_keyring(_keyring_backend: keyring.backend.KeyringBackend) -> MemoryKe
     if not isinstance(_keyring_backend, MemoryKeyring):
         pytest.fail("memory_keyring cannot be used in a test marked real_keyring")
     return _keyring_backend
+
+
+@pytest.fixture
+def srv() -> Iterator[DashScopeServer]:
+    """A DashScope-compatible server on 127.0.0.1 for this test."""
+    with DashScopeServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
+    """Our real client, talking to the test's loopback server."""
+    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY)) as c:
+        yield c

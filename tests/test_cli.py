@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,6 @@ from tests.support.dashscope_server import TEST_KEY, ChatReply, DashScopeServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
 
 
 def base_env(home: Path, **extra: str) -> dict[str, str]:

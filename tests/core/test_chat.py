@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +42,6 @@ class FastSleep:
         await asyncio.sleep(0)
 
 
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
-    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY)) as c:
-        yield c
 
 
 @pytest.fixture

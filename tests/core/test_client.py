@@ -9,7 +9,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,16 +37,6 @@ HELLO = [{"role": "user", "content": "hello there"}]
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
-    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,6 @@ from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 BEIJING = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 
-
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
 
 
 # ---- settings file ---------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from tests.support.dashscope_server import DashScopeServer
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +30,3 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         asyncio.set_event_loop(None)
 
 
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
