@@ -184,5 +184,4 @@ def run_app(argv: Sequence[str] = ()) -> int:
 
     with loop:
         loop.run_until_complete(main())
-    del gui
     return 0

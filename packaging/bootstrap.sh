@@ -137,3 +137,36 @@ ensure_venv() {
     echo "$spec $base" >"$stamp_file"
     echo "$venv/bin/python"
 }
+
+# start_private_secret_service DIR: run inside a D-Bus session (dbus-run-session). Points
+# XDG_RUNTIME_DIR at DIR/runtime (Qt warns without one; the keyring daemon puts its control socket
+# there) and starts an unlocked gnome-keyring whose keyrings live in DIR/keyrings, so a developer's own
+# login keyring and daemon are never touched. Exports the daemon's variables and sets
+# SECRET_SERVICE_PID (kill it when done); returns 1, after saying why, when no Secret Service came up.
+# (tests/run.sh does the same inline.)
+start_private_secret_service() {
+    local dir=$1 daemon_env name value
+    SECRET_SERVICE_PID=""
+    export XDG_RUNTIME_DIR="$dir/runtime"
+    mkdir -p "$XDG_RUNTIME_DIR" "$dir/keyrings"
+    chmod 700 "$XDG_RUNTIME_DIR"
+    unset GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
+    # --unlock reads the login keyring's password from stdin and creates that keyring (then the
+    # default collection) when there is none.
+    daemon_env=$(printf 'test' | XDG_DATA_HOME="$dir/keyrings" \
+        gnome-keyring-daemon --unlock --components=secrets 2>"$dir/gnome-keyring.log") || true
+    while IFS='=' read -r name value; do
+        if [[ "$name" =~ ^[A-Z_]+$ ]]; then export "$name=$value"; fi
+    done <<<"$daemon_env"
+    local _
+    for _ in $(seq 50); do
+        SECRET_SERVICE_PID=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus \
+            /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID \
+            string:org.freedesktop.secrets 2>/dev/null | awk '/uint32/ {print $2}' || true)
+        [[ -n "$SECRET_SERVICE_PID" ]] && return 0
+        sleep 0.1
+    done
+    echo "warning: no Secret Service on the session bus:" >&2
+    cat "$dir/gnome-keyring.log" >&2 || true
+    return 1
+}
