@@ -302,11 +302,42 @@ def test_settings_and_geometry_survive_restart(harness: Harness, qtbot, srv, loo
     window = harness.open()
     window.settings_tab.temperature.setValue(1.25)
     window.settings_tab.model_combo.setCurrentText("qwen-max")
-    window.resize(700, 500)
+    size = (min(790, window.minimumSizeHint().width() + 10), 500)  # the offscreen screen is 800 wide
+    window.resize(*size)
     harness.close(window)
     assert settings_mod.load().temperature == 1.25
     again = harness.open()
     assert again.settings_tab.temperature.value() == 1.25
     assert again.chat_tab.model_label.text().endswith("qwen-max")
     assert not again.chat_tab.thinking_box.isEnabled()  # qwen-max has no thinking mode
-    assert (again.width(), again.height()) == (700, 500)
+    assert (again.width(), again.height()) == size
+
+
+def test_without_a_keyring_the_key_is_used_for_the_session_only(harness: Harness, qtbot, srv, loop, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import keyring
+    import keyring.backends.fail
+
+    configure(srv, key=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        window = harness.open()
+        tab = window.settings_tab
+        qtbot.keyClicks(tab.key_edit, TEST_KEY)
+        qtbot.mouseClick(tab.save_key_button, Qt.MouseButton.LeftButton)
+        run(loop, until(lambda: tab.session_key_button.isVisible()))
+        assert "No system keyring" in tab.key_status.text()  # said plainly, no silent fallback
+        assert window.session.key is None
+        qtbot.mouseClick(tab.session_key_button, Qt.MouseButton.LeftButton)
+        assert window.session.key is not None and "this session only" in tab.key_status.text()
+
+        window.show_chat()
+        type_and_send(qtbot, window, "session key works")
+        run(loop, until(lambda: not window.chat_tab.is_busy() and len(bodies(window)) == 2))
+        assert bodies(window)[1] == "Echo: session key works"
+        harness.close(window)
+    finally:
+        keyring.set_keyring(previous)
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert TEST_KEY.encode() not in path.read_bytes(), path
