@@ -10,14 +10,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from desktop import __version__
 from desktop.core import paths
 from desktop.core import settings as settings_mod
-from desktop.core.chat import ChatOptions, ChatService, RetryWaiting, TurnEnded
+from desktop.core.ask import Source, no_notes_message
+from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, RetryWaiting, TurnEnded
 from desktop.core.client import ContentDelta, QwenClient, ReasoningDelta
 from desktop.core.errors import ErrorKind, QwenError
-from desktop.core.history import HistoryStore
+from desktop.core.history import HistoryStore, Status
 from desktop.core.secrets import KeySource, KeyStore, KeyringUnavailable, mask_key
 
 SUBCOMMANDS = {"chat", "key", "notes", "history", "--self-test"}
@@ -72,7 +74,11 @@ async def _chat(args: argparse.Namespace) -> int:
         system_prompt=settings.system_prompt if args.system is None else args.system,
         temperature=settings.temperature,
         thinking=settings.thinking if args.thinking is None else args.thinking,
+        use_notes=args.notes,
     )
+    if args.notes and not settings.notes_folders:
+        return fail("no notes folders: add one with 'qwen-desktop notes add DIR', then run "
+                    "'qwen-desktop notes index'", EXIT_USAGE)
     try:
         config = connection_config(settings, KeyStore().get())
     except QwenError as error:
@@ -83,10 +89,22 @@ async def _chat(args: argparse.Namespace) -> int:
     service.add_user_message(conversation.id, prompt)
     out, err = sys.stdout, sys.stderr
     ended_with_text = True
+    sources: tuple[Source, ...] = ()
+    searcher = None
     try:
         async with QwenClient(config) as client:
-            async for event in service.run_turn(client, conversation.id, options):
-                if isinstance(event, ContentDelta):
+            retriever = None
+            if args.notes:
+                from desktop.core.ask import SearcherRetriever
+                from desktop.core.notes.search import Searcher
+
+                searcher = await Searcher.open(paths.notes_db(), client)
+                retriever = SearcherRetriever(searcher)
+            async for event in service.run_turn(client, conversation.id, options, retriever=retriever):
+                if isinstance(event, ContextPrepared):
+                    sources = event.sources or ()
+                    _report_context(event, err)
+                elif isinstance(event, ContentDelta):
                     out.write(event.text)
                     out.flush()
                     ended_with_text = event.text.endswith("\n")
@@ -97,14 +115,42 @@ async def _chat(args: argparse.Namespace) -> int:
                     print(f"qwen-desktop: {event.error.message} Retrying in {event.seconds:.0f} s "
                           f"(attempt {event.attempt})…", file=err)
                 elif isinstance(event, TurnEnded):
+                    if event.message.status is Status.NO_NOTES:
+                        print(no_notes_message(prompt), file=out)
+                        return EXIT_OK
                     if not ended_with_text:
                         out.write("\n")
                         out.flush()
                     if event.error is not None:
                         return fail(error_line(event.error), exit_code_for(event.error))
+                    if sources:
+                        print_sources(sources, out)
     finally:
+        if searcher is not None:
+            await searcher.close()
         history.close()
     return EXIT_OK
+
+
+def _report_context(event: ContextPrepared, err: Any) -> None:
+    if event.input_limit:
+        print(f"qwen-desktop: the model accepts at most {event.input_limit:,} tokens; "
+              "sending a shorter request.", file=err)
+    if event.omitted_messages:
+        print(f"qwen-desktop: {event.omitted_messages} earlier messages were left out to fit the "
+              "model's context.", file=err)
+    if event.omitted_sources:
+        print(f"qwen-desktop: {event.omitted_sources} relevant note excerpts did not fit into the "
+              "model's context and were left out.", file=err)
+
+
+def print_sources(sources: Sequence[Source], out: Any) -> None:
+    """The numbered sources after an answer from notes: path and heading."""
+    out.write("\nSources:\n")
+    for source in sources:
+        heading = f" — {source.heading}" if source.heading else ""
+        out.write(f"[{source.number}] {source.path}{heading}\n")
+    out.flush()
 
 
 # ---- key -------------------------------------------------------------------------------------
@@ -168,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="deep thinking off")
     chat.add_argument("--show-thinking", action="store_true",
                       help="print the model's reasoning to stderr")
+    chat.add_argument("--notes", action="store_true",
+                      help="answer from your indexed notes, then list the sources it cites")
     chat.set_defaults(func=lambda a: asyncio.run(_chat(a)))
 
     key = sub.add_parser("key", help="manage the API key in the system keyring")

@@ -1,7 +1,8 @@
 """``qwen-desktop notes …``: the notes index from the command line (no Qt).
 
     notes add DIR | notes remove DIR | notes list [--skipped]
-    notes index [--rebuild]          progress on stderr; exit 0 done, 3 key/auth, 4 service/network
+    notes index [--rebuild] [--batch]  progress on stderr; exit 0 done, 3 key/auth, 4 service/network
+    notes jobs [--wait] [--cancel ID]  offline (batch) embedding jobs: list, wait and import, cancel
     notes search QUERY [-k N] [--json] [--keyword-only]
 """
 
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 from desktop.core import paths
 from desktop.core import settings as settings_mod
 from desktop.core.errors import QwenError
+from desktop.core.notes.batch import BatchIndexer, BatchUnavailable, CannotCancel, JobOutcome
 from desktop.core.notes.index import (
     PHASE_LABELS,
     IndexConfig,
@@ -27,6 +29,8 @@ from desktop.core.notes.index import (
     Phase,
     normalise_folder,
 )
+from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface
+from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.reader import SKIP_MESSAGES
 from desktop.core.notes.search import Searcher
 from desktop.core.notes.store import NoteStore
@@ -105,6 +109,9 @@ def _list(args: argparse.Namespace) -> int:
                     print(f"      skipped: {entry.path}: {SKIP_MESSAGES[entry.reason]}{detail}")
         if model:
             print(f"Embedding model: {model.model}, {model.dimensions} dimensions")
+            if is_async_model(model.model):
+                print(f"    (built offline; queries and changed notes are embedded with "
+                      f"{live_model(model.model)}, which matches it)")
     return EXIT_OK
 
 
@@ -193,13 +200,17 @@ async def _index_async(args: argparse.Namespace) -> int:
               f"{report.files_removed} removed, {report.files_skipped} skipped", file=sys.stderr)
         if estimate.chunks:
             print(f"To index by meaning: {estimate.chunks} chunks, about {estimate.tokens:,} tokens, "
-                  f"about CNY {estimate.cost_cny:.4f} with {estimate.model}", file=sys.stderr)
+                  f"about CNY {estimate.cost_cny:.4f} with {estimate.model}"
+                  + (f" (batch mode: about CNY {estimate.batch_cost_cny:.4f})" if args.batch else ""),
+                  file=sys.stderr)
         if key_error is not None:
             print("Keyword search is ready; indexing by meaning needs an API key.", file=sys.stderr)
             return _error_exit(key_error)
         if not estimate.chunks:
             await indexer.check_model()
             print("Everything is up to date.", file=sys.stderr)
+            return EXIT_OK
+        if args.batch and await _submit_batch(indexer):
             return EXIT_OK
         embedded = await indexer.embed_pending(progress)
         progress.done()
@@ -223,6 +234,122 @@ async def _index_async(args: argparse.Namespace) -> int:
 
 def _index(args: argparse.Namespace) -> int:
     return asyncio.run(_index_async(args))
+
+
+async def _submit_batch(indexer: Indexer) -> bool:
+    """Send the pending chunks as offline jobs; False when batch mode is not available here."""
+    batch = BatchIndexer(indexer)
+    try:
+        report = await batch.submit()
+    except BatchUnavailable as exc:
+        print(f"Batch mode is not available for this model or region ({exc.detail}); "
+              "indexing now instead.", file=sys.stderr)
+        return False
+    kind = "native task" if batch.interface is Interface.NATIVE else "batch"
+    print(f"Submitted {report.chunks} chunks in {len(report.jobs)} {kind} job(s), about "
+          f"CNY {report.cost_cny:.4f}. Results take from minutes to hours (at most "
+          f"{batch.config.completion_window}). Run 'qwen-desktop notes jobs --wait' to import them; "
+          "the app also imports them when it starts.", file=sys.stderr)
+    return True
+
+
+# ---- jobs -------------------------------------------------------------------------------------
+
+
+def job_line(job: BatchJob, now: float | None = None) -> str:
+    counts = f"{job.lines_done}/{job.lines} lines" + (f", {job.lines_failed} failed" if job.lines_failed else "")
+    text = (f"{job.id:>4}  {job.interface.value:<6}  {STATUS_LABELS[job.status]:<20}  {job.chunks:>7} chunks  "
+            f"{counts}  {_duration(job.age(now))} old")
+    if job.vectors_saved or job.results_dropped:
+        dropped = (f", {job.results_dropped} dropped because their notes changed"
+                   if job.results_dropped else "")
+        text += f"  ({job.vectors_saved} imported{dropped})"
+    if job.remote_id:
+        text += f"  [{job.remote_id}]"
+    if job.message:
+        text += f"\n        {job.message}"
+    return text
+
+
+def _print_jobs(jobs: list[BatchJob]) -> None:
+    if not jobs:
+        print("No batch jobs.")
+        return
+    now = time.time()
+    for job in jobs:
+        print(job_line(job, now))
+
+
+def _print_outcome(outcome: JobOutcome) -> None:
+    job = outcome.job
+    text = f"Job {job.id} {STATUS_LABELS[job.status].lower()}: {outcome.vectors_saved} chunks imported"
+    if outcome.results_dropped:
+        text += f", {outcome.results_dropped} results dropped (those notes changed meanwhile)"
+    if outcome.left:
+        if outcome.retried_in:
+            then = f"sent again in job {outcome.retried_in}"
+        elif job.cancel_requested:
+            then = "indexed the next time you index"
+        else:
+            then = "embedded live now"
+        text += f", {len(outcome.left)} chunks without a result ({then})"
+    if job.message:
+        text += f" ({job.message})"
+    print(text + ".", file=sys.stderr)
+
+
+async def _jobs_async(args: argparse.Namespace) -> int:
+    settings = settings_mod.load()
+    client = None
+    key_error: QwenError | None = None
+    try:
+        from desktop.core.client import QwenClient
+
+        client = QwenClient(_connection())
+    except QwenError as error:
+        key_error = error
+    indexer = await Indexer.open(paths.notes_db(), IndexConfig.from_settings(settings), client)
+    batch = BatchIndexer(indexer)
+    progress = _StderrProgress(sys.stderr)
+    try:
+        if (args.wait or args.cancel is not None) and key_error is not None:
+            return _error_exit(key_error)
+        if args.cancel is not None:
+            try:
+                job = await batch.cancel(args.cancel)
+            except CannotCancel as exc:
+                return _fail(f"the service did not cancel job {args.cancel}: {exc}", EXIT_FAIL)
+            if job is None:
+                return _fail(f"no batch job {args.cancel}", EXIT_USAGE)
+            print(f"Job {job.id}: {STATUS_LABELS[job.status].lower()}.", file=sys.stderr)
+        if args.wait:
+            outcomes = await batch.wait(on_progress=progress)
+            progress.done()
+            for outcome in outcomes:
+                _print_outcome(outcome)
+        elif client is not None:
+            try:
+                for outcome in await batch.poll_all():
+                    _print_outcome(outcome)
+            except QwenError as error:  # the listing below still shows what is known
+                print(f"Could not ask the service about the jobs: {error}", file=sys.stderr)
+        _print_jobs(await batch.list_jobs())
+        return EXIT_OK
+    except IndexModelChanged as exc:
+        progress.done()
+        return _fail(f"{exc}. Run 'qwen-desktop notes index --rebuild'.", EXIT_FAIL)
+    except QwenError as error:
+        progress.done()
+        print("The jobs are kept; run the command again to continue.", file=sys.stderr)
+        return _error_exit(error)
+    finally:
+        await indexer.close()
+        if client is not None:
+            await client.aclose()
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    return asyncio.run(_jobs_async(args))
 
 
 # ---- search -----------------------------------------------------------------------------------
@@ -291,7 +418,15 @@ def add_notes_parser(subparsers: Any) -> None:
     index = sub.add_parser("index", help="bring the index up to date (progress on stderr)")
     index.add_argument("--rebuild", action="store_true",
                        help="re-embed everything (after changing the embedding model or size)")
+    index.add_argument("--batch", action="store_true",
+                       help="submit the chunks as offline batch jobs (cheaper, takes from minutes to "
+                            "hours) and return; see 'notes jobs'")
     index.set_defaults(func=_index)
+
+    jobs = sub.add_parser("jobs", help="offline (batch) embedding jobs: list, wait for and import, cancel")
+    jobs.add_argument("--wait", action="store_true", help="poll until every job is done and import it")
+    jobs.add_argument("--cancel", type=int, metavar="ID", help="cancel a job (on the service too)")
+    jobs.set_defaults(func=_jobs)
 
     search = sub.add_parser("search", help="search the notes by meaning and keywords")
     search.add_argument("query")

@@ -1,18 +1,23 @@
 """One chat turn, orchestrated once for the window and the command line.
 
 :class:`ChatService` stores the user's message before anything is sent (so it is never lost),
-builds the request from the conversation's history and the system prompt, streams the reply with
-the app's retry policy (retrying only before the first token arrives), saves the growing reply
-every few seconds, and records how the turn ended: finished, stopped, cut off, or failed.
+builds the request from the conversation's history and the system prompt — fitted into the
+model's context, with note excerpts when the question is about the user's notes — streams the
+reply with the app's retry policy (retrying only before the first token arrives), saves the
+growing reply every few seconds, and records how the turn ended: finished, stopped, cut off, or
+failed. When the service says the request is too long ("Range of input length should be
+[1, N]"), the limit is remembered and the request is sent again, shorter. It also regenerates
+the last reply, edits an earlier question, and adds up tokens and cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from desktop.core.ask import Passage, Retrieval, Retriever, Source
 from desktop.core.client import (
     ContentDelta,
     Finished,
@@ -21,8 +26,11 @@ from desktop.core.client import (
     StreamStarted,
     Usage,
 )
+from desktop.core.context import RequestPlan, plan_request
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.history import HistoryStore, Message, Status
+from desktop.core.limits import ModelLimits
+from desktop.core.pricing import PriceTable, Totals, month_end, month_start, totals
 from desktop.core.retry import RetryPolicy
 
 TITLE_LENGTH = 40
@@ -34,6 +42,7 @@ class ChatOptions:
     system_prompt: str = ""
     temperature: float | None = None
     thinking: bool = False
+    use_notes: bool = False  # answer from the notes, citing them
 
 
 # ---- events of a turn (the client's deltas pass through unchanged) --------------------------
@@ -42,6 +51,27 @@ class ChatOptions:
 @dataclass(frozen=True, slots=True)
 class ReplyStarted:
     message: Message  # the assistant row, status STREAMING
+
+
+@dataclass(frozen=True, slots=True)
+class SearchingNotes:
+    """The question is being looked up in the notes."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotesFound:
+    retrieval: Retrieval  # what the search found (only the relevant passages are sent)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPrepared:
+    """The request is about to go: what it cites and what was left out to fit the context
+    (only sent when there is something to say)."""
+
+    sources: tuple[Source, ...] | None  # None: not a notes question
+    omitted_messages: int
+    omitted_sources: int
+    input_limit: int | None  # set when the service said the previous attempt was too long
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +87,10 @@ class TurnEnded:
     error: QwenError | None = None
 
 
-TurnEvent = ReplyStarted | RetryWaiting | ReasoningDelta | ContentDelta | Usage | TurnEnded
+TurnEvent = (ReplyStarted | SearchingNotes | NotesFound | ContextPrepared | RetryWaiting | ReasoningDelta
+             | ContentDelta | Usage | TurnEnded)
+
+MAX_SHORTER_ATTEMPTS = 3
 
 
 def title_from(text: str) -> str:
@@ -74,11 +107,15 @@ class ChatService:
         policy: RetryPolicy | None = None,
         save_interval: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limits: ModelLimits | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.history = history
         self.policy = policy or RetryPolicy()
         self.save_interval = save_interval
         self._sleep = sleep
+        self.limits = limits or ModelLimits()
+        self.prices = prices or PriceTable()
 
     # -- preparing a turn ------------------------------------------------------------------
 
@@ -95,30 +132,93 @@ class ChatService:
         if messages and messages[-1].role == "assistant" and messages[-1].status is Status.ERROR:
             self.history.delete_message(messages[-1].id)
 
+    def regenerate(self, conversation_id: int) -> Message | None:
+        """Remove the replies after the last question, so that it can be answered again.
+
+        Returns the last removed reply (its ``sources`` tell whether it came from the notes).
+        """
+        messages = self.history.messages(conversation_id)
+        last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+        if last_user is None:
+            raise ValueError("nothing to regenerate: the conversation has no question")
+        removed = messages[last_user + 1:]
+        if removed:
+            self.history.delete_messages_after(conversation_id, messages[last_user].id)
+        return removed[-1] if removed else None
+
+    def edit_message(self, conversation_id: int, message_id: int, text: str) -> Message:
+        """Change an earlier question; everything after it goes (the conversation continues
+        from there once the turn is run)."""
+        message = self.history.message(message_id)
+        if message is None or message.conversation_id != conversation_id or message.role != "user":
+            raise ValueError("only a question of this conversation can be edited")
+        conversation = self.history.conversation(conversation_id)
+        first = next((m for m in self.history.messages(conversation_id) if m.role == "user"), None)
+        if (conversation is not None and first is not None and first.id == message_id
+                and conversation.title == title_from(message.content)):
+            self.history.rename(conversation_id, title_from(text))  # still the automatic title
+        self.history.set_content(message_id, text)
+        self.history.delete_messages_after(conversation_id, message_id)
+        message.content = text
+        return message
+
     def build_request(self, conversation_id: int, options: ChatOptions) -> list[dict[str, str]]:
-        """The messages to send: the system prompt, then every turn with text in it."""
-        request: list[dict[str, str]] = []
-        if options.system_prompt.strip():
-            request.append({"role": "system", "content": options.system_prompt.strip()})
+        """The messages to send before fitting: the system prompt, then every turn with text."""
+        system, turns = self._conversation(conversation_id, options)
+        return [*system, *turns]
+
+    def _conversation(self, conversation_id: int,
+                      options: ChatOptions) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        system = ([{"role": "system", "content": options.system_prompt.strip()}]
+                  if options.system_prompt.strip() else [])
+        turns: list[dict[str, str]] = []
         for m in self.history.messages(conversation_id):
-            if m.role == "assistant" and (m.status is Status.ERROR or not m.content.strip()):
-                continue
-            request.append({"role": m.role, "content": m.content})
-        return request
+            if m.role == "assistant":
+                if m.status is Status.NO_NOTES:
+                    if turns and turns[-1]["role"] == "user":
+                        turns.pop()  # a question Qwen never saw
+                    continue
+                if m.status is Status.ERROR or not m.content.strip():
+                    continue
+            turns.append({"role": m.role, "content": m.content})
+        return system, turns
+
+    def plan(self, model: str, system: Sequence[dict[str, str]], turns: Sequence[dict[str, str]],
+             passages: Sequence[Passage] | None = None) -> RequestPlan:
+        """Fit a request into what ``model`` accepts (as far as we know it)."""
+        budget = int(self.limits.input_budget(model) / self.limits.ratio(model))
+        return plan_request(system, turns, budget, passages=passages)
+
+    # -- costs -----------------------------------------------------------------------------
+
+    def conversation_totals(self, conversation_id: int) -> Totals:
+        return totals(self.prices, ((m.model, m.usage) for m in self.history.messages(conversation_id)
+                                    if m.role == "assistant"))
+
+    def month_totals(self, now: float | None = None) -> Totals:
+        return totals(self.prices, self.history.usage_between(month_start(now), month_end(now)))
+
+    def reply_cost(self, message: Message) -> float | None:
+        return self.prices.cost(message.model, message.usage)
 
     # -- running a turn --------------------------------------------------------------------
 
     async def run_turn(
-        self, client: QwenClient, conversation_id: int, options: ChatOptions
+        self, client: QwenClient, conversation_id: int, options: ChatOptions,
+        *, retriever: Retriever | None = None,
     ) -> AsyncIterator[TurnEvent]:
         """Stream the assistant's reply to the conversation's last user message.
 
+        With ``options.use_notes`` the question is first looked up through ``retriever``; when
+        nothing relevant is found the reply ends with status NO_NOTES and Qwen is not asked.
         Cancelling the task that iterates this generator stops the reply: the partial text is
         saved with status STOPPED and the HTTP response is closed.
         """
-        request = self.build_request(conversation_id, options)
-        if not request or request[-1]["role"] != "user":
+        system, turns = self._conversation(conversation_id, options)
+        if not turns or turns[-1]["role"] != "user":
             raise ValueError("the conversation must end with a user message")
+        if options.use_notes and retriever is None:
+            raise ValueError("a question about the notes needs a retriever")
         reply = self.history.add_message(conversation_id, "assistant", "", status=Status.STREAMING,
                                          model=options.model)
         yield ReplyStarted(reply)
@@ -127,6 +227,7 @@ class ChatService:
         last_save = time.monotonic()
         thinking_started: float | None = None
         attempt = 0
+        shorter = 0
 
         def snapshot(status: Status) -> Message:
             reply.content = "".join(content)
@@ -135,10 +236,31 @@ class ChatService:
             return reply
 
         try:
+            passages: tuple[Passage, ...] | None = None
+            if options.use_notes:
+                assert retriever is not None
+                yield SearchingNotes()
+                retrieval = await retriever.retrieve(turns[-1]["content"])
+                yield NotesFound(retrieval)
+                passages = retrieval.relevant
+                if not passages:
+                    reply.sources = []
+                    final = snapshot(Status.NO_NOTES)
+                    self.history.update_message(final)
+                    yield TurnEnded(final)
+                    return
+            plan = self.plan(options.model, system, turns, passages)
             while True:
+                reply.sources = list(plan.sources) if plan.sources is not None else None
+                reply.omitted_messages = plan.omitted_messages
+                reply.omitted_sources = plan.omitted_sources
+                if (plan.sources is not None or plan.omitted_messages or plan.omitted_sources
+                        or reply.input_limit):
+                    yield ContextPrepared(plan.sources, plan.omitted_messages, plan.omitted_sources,
+                                          reply.input_limit)
                 try:
                     async for event in client.stream_chat(
-                        request, model=options.model, temperature=options.temperature,
+                        plan.messages, model=options.model, temperature=options.temperature,
                         thinking=options.thinking,
                     ):
                         if isinstance(event, StreamStarted):
@@ -154,6 +276,7 @@ class ChatService:
                             content.append(event.text)
                         elif isinstance(event, Usage):
                             reply.usage = event
+                            self.limits.observe(options.model, plan.estimated_tokens, event.prompt_tokens)
                         elif isinstance(event, Finished):
                             if event.reason == "length":
                                 reply.status = Status.LENGTH
@@ -167,6 +290,17 @@ class ChatService:
                     break
                 except QwenError as error:
                     nothing_yet = not content and not reasoning
+                    if (error.kind is ErrorKind.CONTEXT_TOO_LONG and error.limit and nothing_yet
+                            and shorter < MAX_SHORTER_ATTEMPTS):
+                        # The service named its real limit: remember it and send less.
+                        shorter += 1
+                        self.limits.learn_limit(options.model, error.limit, plan.estimated_tokens)
+                        reply.input_limit = error.limit
+                        shorter_plan = self.plan(options.model, system, turns, passages)
+                        if shorter_plan.estimated_tokens < plan.estimated_tokens:
+                            plan = shorter_plan
+                            continue
+                        raise  # nothing left to leave out
                     if error.retryable and nothing_yet and attempt < self.policy.attempts:
                         attempt += 1
                         wait = self.policy.delay(attempt, error)

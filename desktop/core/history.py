@@ -3,6 +3,9 @@
 Writes are small (one row per message, a streaming reply's text updated every few seconds), so
 a crash mid-stream loses at most the last few seconds of the unfinished reply. WAL mode keeps
 reads from blocking writes.
+
+Schema versions (``PRAGMA user_version``): 1 the first; 2 adds the sources of answers from notes
+and what was left out of a request to fit the model's context.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from desktop.core.ask import Source
 from desktop.core.client import Usage
 
 
@@ -26,6 +30,7 @@ class Status(StrEnum):
     CUT_OFF = "cut_off"  # the connection dropped or the service failed mid-reply; partial text kept
     ERROR = "error"  # the request failed; the assistant row holds the error
     LENGTH = "length"  # the model hit its output limit
+    NO_NOTES = "no_notes"  # a notes question with nothing relevant found: Qwen was not asked
 
 
 @dataclass(slots=True)
@@ -43,6 +48,10 @@ class Message:
     request_id: str = ""
     created: float = field(default_factory=time.time)
     thinking_seconds: float | None = None
+    sources: list[Source] | None = None  # None: not an answer from notes
+    omitted_messages: int = 0  # earliest messages left out of the request to fit the context
+    omitted_sources: int = 0  # relevant note excerpts that did not fit
+    input_limit: int | None = None  # the limit the service named when the request was too long
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,17 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 """
-SCHEMA_VERSION = 1
+# Each step takes the database from version (index + 1) to (index + 2).
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    ALTER TABLE messages ADD COLUMN sources TEXT;
+    ALTER TABLE messages ADD COLUMN omitted_messages INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN omitted_sources INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN input_limit INTEGER;
+    CREATE INDEX IF NOT EXISTS messages_by_created ON messages(created);
+    """,
+)
+SCHEMA_VERSION = 1 + len(_MIGRATIONS)
 
 
 class HistoryStore:
@@ -91,9 +110,18 @@ class HistoryStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._migrate()
         self._recover_interrupted()
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{version=} of the history database is newer than this app")
+        if version == 0:
+            self._db.executescript(_SCHEMA)  # a new database: version 1, then the steps
+            version = 1
+        for step in range(version - 1, len(_MIGRATIONS)):
+            self._db.executescript(f"BEGIN; {_MIGRATIONS[step]} PRAGMA user_version={step + 2}; COMMIT;")
 
     def close(self) -> None:
         self._db.close()
@@ -131,6 +159,28 @@ class HistoryStore:
         r = self._db.execute("SELECT * FROM conversations WHERE id=?", (conversation_id,)).fetchone()
         return Conversation(r["id"], r["title"], r["created"], r["updated"]) if r else None
 
+    def search_conversations(self, query: str) -> list[Conversation]:
+        """Conversations whose title or any message contains ``query`` (case-insensitive for
+        Latin letters), most recent first."""
+        words = query.split()
+        if not words:
+            return self.conversations()
+        clauses, params = [], []
+        for word in words:  # every word, in the title or in some message
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m "
+                           "WHERE m.conversation_id=c.id AND m.content LIKE ? ESCAPE '\\'))")
+            params += [pattern, pattern]
+        rows = self._db.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id=c.id) AS n "
+            f"FROM conversations c WHERE {' AND '.join(clauses)} ORDER BY updated DESC, id DESC",
+            params).fetchall()
+        return [Conversation(r["id"], r["title"], r["created"], r["updated"], r["n"]) for r in rows]
+
+    def latest_conversation(self) -> Conversation | None:
+        conversations = self.conversations()
+        return conversations[0] if conversations else None
+
     def rename(self, conversation_id: int, title: str) -> None:
         self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip(), conversation_id))
 
@@ -162,15 +212,37 @@ class HistoryStore:
             u = message.usage
             usage = json.dumps({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
                                 "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens})
+        sources = (None if message.sources is None
+                   else json.dumps([s.to_json() for s in message.sources], ensure_ascii=False))
         self._db.execute(
             "UPDATE messages SET content=?, reasoning=?, status=?, model=?, usage=?, error_kind=?, "
-            "error_detail=?, request_id=?, thinking_seconds=? WHERE id=?",
+            "error_detail=?, request_id=?, thinking_seconds=?, sources=?, omitted_messages=?, "
+            "omitted_sources=?, input_limit=? WHERE id=?",
             (message.content, message.reasoning, message.status.value, message.model, usage,
              message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
+             sources, message.omitted_messages, message.omitted_sources, message.input_limit,
              message.id))
+
+    def set_content(self, message_id: int, content: str) -> None:
+        self._db.execute("UPDATE messages SET content=? WHERE id=?", (content, message_id))
 
     def delete_message(self, message_id: int) -> None:
         self._db.execute("DELETE FROM messages WHERE id=?", (message_id,))
+
+    def delete_messages_after(self, conversation_id: int, message_id: int) -> int:
+        """Remove every message of the conversation that came after ``message_id``."""
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM messages WHERE conversation_id=? AND id>?",
+                             (conversation_id, message_id))
+            self._touch(conversation_id)
+        return cur.rowcount
+
+    def usage_between(self, start: float, end: float | None = None) -> list[tuple[str, Usage]]:
+        """(model, usage) of every reply created in [start, end), for cost totals."""
+        rows = self._db.execute(
+            "SELECT model, usage FROM messages WHERE usage IS NOT NULL AND created>=? AND created<?",
+            (start, end if end is not None else float("inf"))).fetchall()
+        return [(r["model"], u) for r in rows if (u := _usage(r["usage"])) is not None]
 
     def messages(self, conversation_id: int) -> list[Message]:
         rows = self._db.execute(
@@ -182,18 +254,39 @@ class HistoryStore:
         return _message(r) if r else None
 
 
+def _usage(raw: str | None) -> Usage | None:
+    if not raw:
+        return None
+    try:
+        u = json.loads(raw)
+        return Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)),
+                     int(u.get("reasoning_tokens", 0)), int(u.get("cached_tokens", 0)))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _sources(raw: str | None) -> list[Source] | None:
+    if raw is None:
+        return None
+    try:
+        return [Source.from_json(s) for s in json.loads(raw)]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
+def _status(raw: str) -> Status:
+    try:
+        return Status(raw)
+    except ValueError:  # written by a newer version
+        return Status.OK
+
+
 def _message(r: sqlite3.Row) -> Message:
-    usage = None
-    if r["usage"]:
-        try:
-            u = json.loads(r["usage"])
-            usage = Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)),
-                          int(u.get("reasoning_tokens", 0)), int(u.get("cached_tokens", 0)))
-        except (ValueError, TypeError, AttributeError):
-            usage = None
     return Message(
         id=r["id"], conversation_id=r["conversation_id"], role=r["role"], content=r["content"],
-        reasoning=r["reasoning"], status=Status(r["status"]), model=r["model"], usage=usage,
+        reasoning=r["reasoning"], status=_status(r["status"]), model=r["model"], usage=_usage(r["usage"]),
         error_kind=r["error_kind"], error_detail=r["error_detail"], request_id=r["request_id"],
-        created=r["created"], thinking_seconds=r["thinking_seconds"],
+        created=r["created"], thinking_seconds=r["thinking_seconds"], sources=_sources(r["sources"]),
+        omitted_messages=r["omitted_messages"], omitted_sources=r["omitted_sources"],
+        input_limit=r["input_limit"],
     )

@@ -14,9 +14,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -115,6 +117,36 @@ class _QtRenderer(RendererHTML):
     def blockquote_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         return f'<blockquote style="color:{self.palette.quote_fg};">'
 
+    def text(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        escaped = escapeHtml(tokens[idx].content)
+        count = env.get("citations", 0) if env else 0
+        return link_citations(escaped, count) if count else escaped
+
+
+_CITATION = re.compile(r"([\[【])(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)([\]】])")
+
+
+def link_citations(escaped_text: str, count: int) -> str:
+    """Turn "[2]", "[1, 3]" and "【2】" in already escaped text into ``cite:N`` links, for N in 1..count."""
+
+    def one(number: str) -> str:
+        n = int(number)
+        return f'<a href="{CITE_SCHEME}:{n}">{n}</a>' if 1 <= n <= count else number
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = re.split(r"(\s*[,，、]\s*)", match.group(2))
+        if not any(1 <= int(n) <= count for n in numbers[::2]):
+            return match.group(0)
+        if len(numbers) == 1:  # the whole "[2]" is the link: a bigger target to click
+            return f'<a href="{CITE_SCHEME}:{int(numbers[0])}">{match.group(0)}</a>'
+        linked = "".join(one(part) if i % 2 == 0 else part for i, part in enumerate(numbers))
+        return match.group(1) + linked + match.group(3)
+
+    return _CITATION.sub(replace, escaped_text)
+
+
+CITE_SCHEME = "cite"
+
 
 @lru_cache(maxsize=4)
 def _parser(dark: bool, highlight: bool) -> MarkdownIt:
@@ -127,11 +159,35 @@ def _parser(dark: bool, highlight: bool) -> MarkdownIt:
     return md
 
 
-def render(text: str, *, dark: bool = False, highlight: bool = True) -> str:
-    """Markdown source to HTML for ``QTextDocument.setHtml`` / ``QTextBrowser``."""
+def render(text: str, *, dark: bool = False, highlight: bool = True, citations: int = 0) -> str:
+    """Markdown source to HTML for ``QTextDocument.setHtml`` / ``QTextBrowser``.
+
+    With ``citations=N``, the markers [1]…[N] in the text (not in code) become ``cite:n`` links.
+    """
     if not text:
         return ""
-    return _parser(dark, highlight).render(text)
+    return _parser(dark, highlight).render(text, {"citations": citations} if citations else None)
+
+
+# Single quotes: these go inside double-quoted style attributes.
+DOCUMENT_FONTS = ("'Calibri', 'Microsoft YaHei', '微软雅黑', 'PingFang SC', 'Noto Sans CJK SC', "
+                  "'SimSun', sans-serif")
+CODE_FONTS = "'Consolas', 'Courier New', 'Noto Sans Mono', monospace"
+
+
+def document_html(text: str) -> str:
+    """A complete HTML document of the Markdown, for the clipboard ("Copy for Word") and files.
+
+    Word and WPS take HTML from the clipboard with inline styles only: headings, lists, bordered
+    tables and shaded monospace code blocks keep their form; colours are the light palette's.
+    """
+    code_style = f"font-family:{CODE_FONTS}; font-size:10pt;"
+    body = render(text, dark=False)
+    body = body.replace('<pre style="margin:0; white-space:pre-wrap;">',
+                        f'<pre style="margin:0; white-space:pre-wrap; {code_style}">')
+    body = body.replace('<code style="', f'<code style="{code_style} ')
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>"
+            f'<body style="font-family:{DOCUMENT_FONTS}; font-size:11pt;">\n{body}</body></html>\n')
 
 
 def stable_prefix_end(text: str) -> int:
@@ -142,6 +198,14 @@ def stable_prefix_end(text: str) -> int:
     which at worst starts a new list with the right number). Returns 0 when nothing is finished.
     """
     end = 0
+    for end in block_boundaries(text):
+        pass
+    return end
+
+
+def block_boundaries(text: str) -> Iterator[int]:
+    """Offsets, in increasing order, where the text can be cut between blocks that render the
+    same apart as together (see :func:`stable_prefix_end`)."""
     pending = 0  # a blank line after a block: a boundary once the next block starts unindented
     fence: str | None = None
     fence_top = False
@@ -155,7 +219,7 @@ def stable_prefix_end(text: str) -> int:
         match = _FENCE.match(line)
         if fence is None:
             if stripped and pending and not line[0].isspace():
-                end = pending  # the next block starts at column 0: it cannot continue the last one
+                yield pending  # the next block starts at column 0: it cannot continue the last one
             if stripped:
                 pending = 0
             if match:
@@ -166,10 +230,19 @@ def stable_prefix_end(text: str) -> int:
         elif match and stripped.startswith(fence[0] * len(fence)) and set(stripped) <= {fence[0]}:
             fence = None
             if fence_top:  # a closed top-level fence is a finished block by itself; an indented
-                end = line_end  # one may sit inside a list item that goes on after it
+                yield line_end  # one may sit inside a list item that goes on after it
         previous_blank = not stripped and fence is None
         pos = line_end
-    return end
+
+
+def split_blocks(text: str, chars: int) -> list[int]:
+    """Start offsets of pieces of about ``chars`` characters or more, cut between blocks
+    (``[0]`` when the text is short or cannot be cut)."""
+    starts = [0]
+    for boundary in block_boundaries(text):
+        if boundary - starts[-1] >= chars and len(text) - boundary >= chars // 4:
+            starts.append(boundary)
+    return starts
 
 
 COMMON_LANGUAGES = ("python", "javascript", "typescript", "bash", "json", "sql", "java", "c", "cpp",

@@ -44,6 +44,13 @@ _CONTEXT: dict[str, int] = {
     "qwen3-max": 256_000, "qwq-plus": 128_000,
 }
 DEFAULT_CONTEXT = 32_000
+# Longest reply in tokens (indicative).
+_MAX_OUTPUT: dict[str, int] = {
+    "qwen-plus": 32_768, "qwen-flash": 32_768, "qwen-turbo": 16_384, "qwen-max": 8_192,
+    "qwen3-max": 65_536, "qwq-plus": 8_192,
+}
+DEFAULT_MAX_OUTPUT = 8_192
+ANSWER_ROOM_CAP = 8_192  # room kept for the reply when filling the context
 
 _NOT_CHAT = re.compile(
     r"(embedding|rerank|tts|asr|paraformer|sambert|cosyvoice|wanx|wan2|flux|stable-diffusion|"
@@ -70,11 +77,24 @@ def thinking_flag(model: str, want_thinking: bool) -> bool | None:
     return None
 
 
-def context_window(model: str) -> int:
-    for name, size in _CONTEXT.items():
+def _lookup(table: dict[str, int], model: str, default: int) -> int:
+    for name, size in table.items():
         if model == name or model.startswith(name + "-"):
             return size
-    return DEFAULT_CONTEXT
+    return default
+
+
+def context_window(model: str) -> int:
+    return _lookup(_CONTEXT, model, DEFAULT_CONTEXT)
+
+
+def max_output(model: str) -> int:
+    return _lookup(_MAX_OUTPUT, model, DEFAULT_MAX_OUTPUT)
+
+
+def answer_room(model: str) -> int:
+    """Tokens of the context kept free for the reply."""
+    return min(max_output(model), ANSWER_ROOM_CAP, context_window(model) // 4)
 
 
 def is_chat_model(model_id: str) -> bool:

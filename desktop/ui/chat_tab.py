@@ -1,17 +1,25 @@
-"""The Chat tab: conversations on the left, the streaming conversation and the composer on the right."""
+"""The Chat tab: conversations on the left, the streaming conversation and the composer on the right.
+
+The conversation list can be searched (titles and messages) and exported (Markdown, Word); the
+composer has a "Use my notes" switch that answers from the notes index with sources. Totals of
+tokens and estimated cost are shown for the conversation and the month.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -23,13 +31,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.chat import ChatOptions, ChatService, ReplyStarted, RetryWaiting, TurnEnded
+from desktop.core import paths
+from desktop.core.ask import SearcherRetriever
+from desktop.core.chat import (
+    ChatOptions,
+    ChatService,
+    ContextPrepared,
+    NotesFound,
+    ReplyStarted,
+    RetryWaiting,
+    SearchingNotes,
+    TurnEnded,
+)
 from desktop.core.client import ContentDelta, ReasoningDelta, Usage
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
 from desktop.core.models import Thinking, thinking_mode
+from desktop.core.notes.search import Searcher
+from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
-from desktop.ui.message_view import ConversationView, MessageWidget
+from desktop.ui.conversation_view import ConversationView
+from desktop.ui.message_view import MessageWidget
 from desktop.ui.tasks import TaskRunner
 from desktop.ui.text import fill
 
@@ -71,14 +94,19 @@ class ChatTab(QWidget):
     busy_changed = Signal(bool)
 
     def __init__(self, session: Session, service: ChatService, tasks: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, notes_db: Path | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.service = service
         self.history = service.history
         self.tasks = tasks
+        self.notes_db = notes_db or paths.notes_db()
         self.conversation_id: int | None = None
         self._streaming_widget: MessageWidget | None = None
+        self._searcher: Searcher | None = None
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(200)
         self._setup_ui()
         self._connect_signals()
         self.reload_conversations()
@@ -95,11 +123,22 @@ class ChatTab(QWidget):
         self.conversation_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversation_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.conversation_list.setUniformItemSizes(True)
+        self.filter_box = QLineEdit(self)
+        self.filter_box.setObjectName("conversationSearch")
+        self.filter_box.setPlaceholderText(self.tr("Search conversations…"))
+        self.filter_box.setClearButtonEnabled(True)
+        self.totals_label = QLabel(self)
+        self.totals_label.setObjectName("costTotals")
+        self.totals_label.setWordWrap(True)
+        self.totals_label.setToolTip(self.tr("Estimated from the token counts and the price table "
+                                             "(prices.json in the data folder)"))
         side = QWidget(self)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.new_button)
-        side_layout.addWidget(self.conversation_list)
+        side_layout.addWidget(self.filter_box)
+        side_layout.addWidget(self.conversation_list, 1)
+        side_layout.addWidget(self.totals_label)
 
         self.view = ConversationView(self)
         self.view.set_empty_hint(self.tr("Ask Qwen anything. Press Enter to send, Shift+Enter for a new line."))
@@ -110,6 +149,8 @@ class ChatTab(QWidget):
         self.model_label = QLabel(self)
         self.model_label.setObjectName("modelLabel")
         self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
+        self.notes_box = QCheckBox(self.tr("Use my notes"), self)
+        self.notes_box.setObjectName("useNotes")
         self.send_button = QPushButton(self.tr("Send"), self)
         self.send_button.setDefault(True)
         self.stop_button = QPushButton(self.tr("Stop"), self)
@@ -118,6 +159,7 @@ class ChatTab(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.model_label)
         controls.addWidget(self.thinking_box)
+        controls.addWidget(self.notes_box)
         controls.addStretch(1)
         controls.addWidget(self.stop_button)
         controls.addWidget(self.send_button)
@@ -156,6 +198,11 @@ class ChatTab(QWidget):
         self.conversation_list.customContextMenuRequested.connect(self._on_conversation_list_menu)
         self.view.retry_requested.connect(self.retry)
         self.view.settings_requested.connect(self.settings_requested)
+        self.view.regenerate_requested.connect(self.regenerate)
+        self.view.edit_submitted.connect(self.edit_and_resend)
+        self.filter_box.textChanged.connect(lambda _text: self._filter_timer.start())
+        self._filter_timer.timeout.connect(self.reload_conversations)
+        self.view.cost_of = self._cost_of
 
     def apply_settings(self) -> None:
         """Reflect the model and the thinking default after settings change."""
@@ -177,13 +224,25 @@ class ChatTab(QWidget):
             self.thinking_box.setToolTip(self.tr("Let the model reason step by step before it answers "
                                                  "(slower, uses more tokens)."))
         self.thinking_box.blockSignals(False)
+        has_notes = bool(settings.notes_folders)
+        self.notes_box.setEnabled(has_notes)
+        if not has_notes:
+            self.notes_box.setChecked(False)
+        self.notes_box.setToolTip(
+            self.tr("Answer from your notes and list the sources (cited as [1], [2]…)") if has_notes
+            else self.tr("Add a folder of notes in the Search tab first."))
+        self.update_totals()
 
     # -- conversations ---------------------------------------------------------------------
 
     def reload_conversations(self, select: int | None = None) -> None:
+        self._filter_timer.stop()
+        query = self.filter_box.text().strip()
+        conversations = (self.history.search_conversations(query) if query
+                         else self.history.conversations())
         self.conversation_list.blockSignals(True)
         self.conversation_list.clear()
-        for conv in self.history.conversations():
+        for conv in conversations:
             item = QListWidgetItem(conv.title or self.tr("New conversation"))
             item.setData(Qt.ItemDataRole.UserRole, conv.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
@@ -196,12 +255,14 @@ class ChatTab(QWidget):
         if self.tasks.running(CHAT_TASK):
             self.stop()
         self.conversation_id = conversation_id
-        self.view.clear()
         if conversation_id is not None:
-            for message in self.history.messages(conversation_id):
-                self.view.add_message(message)
+            self.view.show_conversation(self.history.messages(conversation_id))
+        else:
+            self.view.clear()
         self.view.scroll_to_bottom()
+        self.view.update_actions(busy=False)
         self.reload_conversations()
+        self.update_totals()
 
     def open_latest(self) -> None:
         conversations = self.history.conversations()
@@ -214,6 +275,7 @@ class ChatTab(QWidget):
         self.view.clear()
         self.conversation_list.clearSelection()
         self.conversation_list.setCurrentItem(None)  # type: ignore[arg-type]
+        self.update_totals()
         self.composer.setFocus()
 
     def _on_conversation_list_current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
@@ -232,11 +294,18 @@ class ChatTab(QWidget):
         item = self.conversation_list.itemAt(pos)  # type: ignore[arg-type]
         if item is None:
             return
+        conversation_id = int(item.data(Qt.ItemDataRole.UserRole))
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         rename = menu.addAction(self.tr("Rename"))
+        export_md = menu.addAction(self.tr("Export as Markdown…"))
+        export_docx = menu.addAction(self.tr("Export as Word document…"))
+        menu.addSeparator()
         delete = menu.addAction(self.tr("Delete"))
         rename.triggered.connect(lambda: self.conversation_list.editItem(item))
-        delete.triggered.connect(lambda: self.confirm_delete(int(item.data(Qt.ItemDataRole.UserRole))))
+        export_md.triggered.connect(lambda: self.choose_export_file(conversation_id, "md"))
+        export_docx.triggered.connect(lambda: self.choose_export_file(conversation_id, "docx"))
+        delete.triggered.connect(lambda: self.confirm_delete(conversation_id))
         menu.popup(self.conversation_list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
 
     def confirm_delete(self, conversation_id: int) -> QMessageBox:
@@ -254,6 +323,36 @@ class ChatTab(QWidget):
         box.open()
         return box
 
+    def choose_export_file(self, conversation_id: int, fmt: str) -> QFileDialog:
+        """Ask where to save (non-blocking: no nested event loop under qasync), then export."""
+        conversation = self.history.conversation(conversation_id)
+        title = (conversation.title if conversation else "") or self.tr("Conversation")
+        name = "".join("-" if ch in '\\/:*?"<>|' else ch for ch in title).strip()[:60] or "conversation"
+        filters = (self.tr("Word document (*.docx)") if fmt == "docx" else self.tr("Markdown (*.md)"))
+        dialog = QFileDialog(self, self.tr("Export conversation"), str(Path.home() / f"{name}.{fmt}"),
+                             filters)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(fmt)
+        dialog.fileSelected.connect(lambda path: self.export_conversation(conversation_id, Path(path), fmt))
+        dialog.open()
+        return dialog
+
+    def export_conversation(self, conversation_id: int, path: Path, fmt: str) -> None:
+        conversation = self.history.conversation(conversation_id)
+        if conversation is None:
+            return
+        messages = self.history.messages(conversation_id)
+        try:
+            if fmt == "docx":
+                write_docx(conversation, messages, path)
+            else:
+                path.write_text(conversation_markdown(conversation, messages), encoding="utf-8")
+        except OSError as exc:
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Export conversation"),
+                              fill(self.tr("Could not write %1: %2"), str(path), exc.strerror or str(exc)),
+                              QMessageBox.StandardButton.Ok, self)
+            box.open()
+
     def delete_conversation(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:
             self.new_conversation()
@@ -262,10 +361,12 @@ class ChatTab(QWidget):
 
     # -- sending ---------------------------------------------------------------------------
 
-    def options(self) -> ChatOptions:
+    def options(self, use_notes: bool | None = None) -> ChatOptions:
         s = self.session.settings
+        if use_notes is None:
+            use_notes = self.notes_box.isChecked() and self.notes_box.isEnabled()
         return ChatOptions(model=s.model, system_prompt=s.system_prompt, temperature=s.temperature,
-                           thinking=self.thinking_box.isChecked())
+                           thinking=self.thinking_box.isChecked(), use_notes=use_notes)
 
     def send(self) -> None:
         text = self.composer.toPlainText().strip()
@@ -304,9 +405,44 @@ class ChatTab(QWidget):
             self.view.add_message(self.history.messages(self.conversation_id)[-1])
         self._start_turn()
 
-    def _start_turn(self) -> None:
+    def regenerate(self) -> None:
+        """Answer the last question again (from the notes again if the answer was)."""
+        if self.conversation_id is None or self.tasks.running(CHAT_TASK) or self.session.key is None:
+            return
+        removed = self.service.regenerate(self.conversation_id)
+        question = self.history.messages(self.conversation_id)[-1]
+        self.view.remove_after(question.id)
+        use_notes = removed.sources is not None if removed is not None else None
+        self._start_turn(use_notes)
+
+    def edit_and_resend(self, message_id: int, text: str) -> None:
+        """Change an earlier question; the conversation continues from there."""
+        if self.conversation_id is None or self.tasks.running(CHAT_TASK):
+            return
+        self.service.edit_message(self.conversation_id, message_id, text)
+        self.view.remove_after(message_id)
+        for widget in self.view.message_widgets():
+            if widget.message.id == message_id:
+                widget.stop_edit(text)
+        self.reload_conversations()
+        if self.session.key is None:
+            self.settings_requested.emit()
+            return
+        self._start_turn()
+
+    def ask_about_notes(self, question: str) -> None:
+        """From the Search tab: a new conversation that asks the question of the notes."""
+        if self.tasks.running(CHAT_TASK) or not question.strip():
+            return
+        self.new_conversation()
+        if self.notes_box.isEnabled():
+            self.notes_box.setChecked(True)
+        self.composer.setPlainText(question.strip())
+        self.send()
+
+    def _start_turn(self, use_notes: bool | None = None) -> None:
         assert self.conversation_id is not None
-        self.tasks.start(CHAT_TASK, self._run_turn(self.conversation_id, self.options()))
+        self.tasks.start(CHAT_TASK, self._run_turn(self.conversation_id, self.options(use_notes)))
 
     def stop(self) -> None:
         if self.tasks.running(CHAT_TASK):
@@ -318,7 +454,39 @@ class ChatTab(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+        self.view.update_actions(busy)
         self.busy_changed.emit(busy)
+
+    async def _retriever(self) -> SearcherRetriever:
+        if self._searcher is None:
+            self._searcher = await Searcher.open(self.notes_db)
+        self._searcher.embedder = self.session.client()
+        return SearcherRetriever(self._searcher)
+
+    async def aclose(self) -> None:
+        """Stop a reply that is still streaming, then close the notes searcher."""
+        task = self.tasks.get(CHAT_TASK)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._searcher is not None:
+            searcher, self._searcher = self._searcher, None
+            await searcher.close()
+
+    # -- costs -----------------------------------------------------------------------------
+
+    def _cost_of(self, message: Message) -> float | None:
+        return self.service.reply_cost(message) if message.role == "assistant" else None
+
+    def update_totals(self) -> None:
+        month = self.service.month_totals()
+        lines = []
+        if self.conversation_id is not None:
+            conversation = self.service.conversation_totals(self.conversation_id)
+            lines.append(fill(self.tr("Conversation: %1 · %2 tokens"), format_cny(conversation.cost),
+                              f"{conversation.tokens:,}"))
+        lines.append(fill(self.tr("This month: %1 · %2 tokens"), format_cny(month.cost), f"{month.tokens:,}"))
+        self.totals_label.setText("\n".join(lines))
 
     async def _run_turn(self, conversation_id: int, options: ChatOptions) -> None:
         self._set_busy(True)
@@ -329,8 +497,9 @@ class ChatTab(QWidget):
             except QwenError as error:
                 self._show_detached_error(conversation_id, error)
                 return
+            retriever = await self._retriever() if options.use_notes else None
             worked_since = time.perf_counter()
-            async for event in self.service.run_turn(client, conversation_id, options):
+            async for event in self.service.run_turn(client, conversation_id, options, retriever=retriever):
                 # A fast stream delivers hundreds of events per socket read, and iterating them
                 # never suspends: hand the loop back to Qt every few ms so the window stays smooth.
                 if time.perf_counter() - worked_since > YIELD_AFTER_S:
@@ -349,8 +518,15 @@ class ChatTab(QWidget):
                     widget.set_usage(event)
                 elif isinstance(event, RetryWaiting):
                     widget.show_retry_wait(event.seconds, event.error)
+                elif isinstance(event, SearchingNotes):
+                    widget.show_searching()
+                elif isinstance(event, NotesFound):
+                    widget.status.setText(self.tr("Waiting for Qwen…"))
+                elif isinstance(event, ContextPrepared):
+                    widget.set_context(list(event.sources) if event.sources is not None else None,
+                                       event.omitted_messages, event.omitted_sources, event.input_limit)
                 elif isinstance(event, TurnEnded):
-                    widget.finish(event.message, event.error)
+                    widget.finish(event.message, event.error, self.service.reply_cost(event.message))
         except asyncio.CancelledError:
             if widget is not None:
                 widget.mark_stopped()
@@ -360,6 +536,7 @@ class ChatTab(QWidget):
             self._set_busy(False)
             if self.conversation_id == conversation_id:
                 self.reload_conversations()
+                self.update_totals()
 
     def _show_detached_error(self, conversation_id: int, error: QwenError) -> None:
         """An error before any request was made (no key, bad URL): store it like a failed reply."""

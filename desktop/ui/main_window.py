@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.chat_tab.settings_requested.connect(self.show_settings)
         self.settings_tab.settings_changed.connect(self.chat_tab.apply_settings)
         self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
+        self.search_tab.folders_changed.connect(lambda _folders: self.chat_tab.apply_settings())
+        self.search_tab.ask_requested.connect(self._on_search_tab_ask_requested)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -100,6 +102,10 @@ class MainWindow(QMainWindow):
         elif current is self.chat_tab:
             self.chat_tab.composer.setFocus()
 
+    def _on_search_tab_ask_requested(self, question: str) -> None:
+        self.show_chat()
+        self.chat_tab.ask_about_notes(question)
+
     def _on_settings_key_changed(self) -> None:
         if self.session.key is not None and self.chat_tab.composer.toPlainText().strip():
             self.show_chat()  # the user was sent here from a message they wanted to send
@@ -120,6 +126,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop what the tabs run (the notes watcher, index runs, searches) before the loop ends."""
         await self.search_tab.aclose()
+        await self.chat_tab.aclose()
 
     def save_state(self) -> None:
         state = ui_state()

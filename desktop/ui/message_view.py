@@ -1,40 +1,57 @@
-"""The conversation view: one widget per message, streaming replies rendered at a bounded rate.
+"""One message on screen: its text streaming at a bounded rate, its actions, sources and notes.
 
 A streamed reply is split into finished Markdown blocks (rendered once, frozen in their own
 segment) and an unfinished tail (re-rendered at most every ``FLUSH_MS``, without syntax
 highlighting until its code fence closes). However long the reply grows, each flush costs about
-the same: the tail, never the whole transcript.
+the same: the tail, never the whole transcript. Stored messages are shown with HTML rendered
+ahead of time (see :mod:`desktop.ui.conversation_view`), so opening a long conversation does not
+run the Markdown renderer on the UI thread.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette, QTextOption
+from PySide6.QtGui import QDesktopServices, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QTextBrowser,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.core import markdown
+from desktop.core.ask import Source
 from desktop.core.client import Usage
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.core.history import Message, Status
+from desktop.core.pricing import format_cny
+from desktop.ui.clipboard import copy_for_word, copy_text
+from desktop.ui.sources_view import SourcesView, open_file
 from desktop.ui.text import fill
 
 FLUSH_MS = 50  # at most ~20 renders a second while streaming
 SEGMENT_CHARS = 1000  # freeze finished blocks into a segment once this much is pending
+STORED_SEGMENT_CHARS = 2000  # a stored long message is shown in pieces of about this size
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A stored message's HTML, in pieces cut between blocks (each piece is one text view, so
+    that a long message can be laid out a piece at a time)."""
+
+    starts: tuple[int, ...]  # offset in the source text where each piece begins
+    pieces: tuple[str, ...]
 
 
 def is_dark(widget: QWidget) -> bool:
@@ -50,10 +67,19 @@ def translate_error(kind: str) -> str:
 
 
 class AutoHeightBrowser(QTextBrowser):
-    """A read-only rich-text view as tall as its content (the scroll area scrolls, not it)."""
+    """A read-only rich-text view as tall as its content (the scroll area scrolls, not it).
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    It wraps at a width it sets itself (its viewport's, or ``width_hint`` before it is laid out):
+    laying out a long text is the costly part, and this way it happens once, at the right width,
+    instead of at a default width first and again when the widget gets its size.
+    """
+
+    citation_clicked = Signal(int)  # a [n] marker of an answer from notes
+
+    def __init__(self, parent: QWidget | None = None, width_hint: int | None = None) -> None:
         super().__init__(parent)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
+        self.setLineWrapColumnOrWidth(width_hint or 600)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -68,7 +94,11 @@ class AutoHeightBrowser(QTextBrowser):
         self.setFixedHeight(8)
 
     def _open_link(self, url: QUrl) -> None:
-        if url.scheme() in ("http", "https", "mailto", "file"):
+        if url.scheme() == markdown.CITE_SCHEME:
+            number = url.path()
+            if number.isdigit():
+                self.citation_clicked.emit(int(number))
+        elif url.scheme() in ("http", "https", "mailto", "file"):
             QDesktopServices.openUrl(url)
 
     def _fit(self, *_: object) -> None:
@@ -78,7 +108,9 @@ class AutoHeightBrowser(QTextBrowser):
 
     def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
         super().resizeEvent(event)  # type: ignore[arg-type]
-        self.document().setTextWidth(self.viewport().width())
+        width = self.viewport().width()
+        if width != self.lineWrapColumnOrWidth():
+            self.setLineWrapColumnOrWidth(width)  # lays the text out again: only when it changed
         self._fit()
 
     def sizeHint(self) -> QSize:
@@ -88,38 +120,100 @@ class AutoHeightBrowser(QTextBrowser):
 class MarkdownBody(QWidget):
     """The answer text: frozen segments of finished blocks plus one live tail."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    citation_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, width_hint: int | None = None) -> None:
         super().__init__(parent)
+        self.width_hint = width_hint
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self._frozen_end = 0
-        self._tail = AutoHeightBrowser(self)
+        self._tail = self._browser()
         self._layout.addWidget(self._tail)
         self._text = ""
+        self._final_key: tuple[str, int] | None = None  # what the tail shows when not streaming
+        self._pending: list[str] = []  # pieces of a stored message not laid out yet
+        self.citations = 0  # [1]…[n] become links
         self.last_render_ms = 0.0
+
+    def _browser(self) -> AutoHeightBrowser:
+        laid_out = self._tail.viewport().width() if hasattr(self, "_tail") and self.isVisible() else 0
+        browser = AutoHeightBrowser(self, laid_out if laid_out > 50 else self.width_hint)
+        browser.citation_clicked.connect(self.citation_clicked)
+        return browser
 
     def text(self) -> str:
         return self._text
 
+    def browsers(self) -> list[AutoHeightBrowser]:
+        return [w for i in range(self._layout.count())
+                if isinstance(w := self._layout.itemAt(i).widget(), AutoHeightBrowser)]
+
+    def set_rendered(self, text: str, rendered: Rendered, *, all_at_once: bool = True) -> None:
+        """Show ``text`` from HTML rendered elsewhere (by the conversation's render thread).
+
+        Without ``all_at_once`` only the first piece is shown: call :meth:`show_next_piece`
+        until it returns False (the conversation view does, one piece per event-loop turn).
+        """
+        self._drop_frozen()
+        self._text = text
+        self._final_key = (text, self.citations)
+        self._frozen_end = rendered.starts[-1]
+        self._pending = list(rendered.pieces)
+        while self.show_next_piece() and all_at_once:
+            pass
+
+    def show_next_piece(self) -> bool:
+        """Lay out the next piece of a stored message; False when none is left."""
+        if not self._pending:
+            return False
+        html = self._pending.pop(0)
+        if self._pending:
+            segment = self._browser()
+            segment.setHtml(html)
+            self._layout.insertWidget(self._layout.count() - 1, segment)
+        else:
+            self._tail.setHtml(html)
+        return bool(self._pending)
+
+    def has_pending_pieces(self) -> bool:
+        return bool(self._pending)
+
+    def _drop_frozen(self) -> None:
+        for browser in self.browsers():
+            if browser is not self._tail:
+                browser.setParent(None)  # type: ignore[call-overload]
+                browser.deleteLater()
+        self._frozen_end = 0
+        self._pending = []
+
     def set_markdown(self, text: str, *, streaming: bool = False) -> None:
+        if not streaming and self._final_key == (text, self.citations):
+            return  # already showing exactly this (or its pieces are on their way)
+        if self._frozen_end and not text.startswith(self._text[:self._frozen_end]):
+            self._drop_frozen()  # another text (an edited question): start again
+        self._pending = []
         started = time.perf_counter()
         self._text = text
         dark = is_dark(self)
+        cite = self.citations
         if streaming:
+            self._final_key = None
             stable = markdown.stable_prefix_end(text)
             if stable - self._frozen_end >= SEGMENT_CHARS:
-                segment = AutoHeightBrowser(self)
-                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark))
+                segment = self._browser()
+                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark, citations=cite))
                 self._layout.insertWidget(self._layout.count() - 1, segment)
                 self._frozen_end = stable
             tail = text[self._frozen_end:]
             tail_stable = markdown.stable_prefix_end(tail)
             # Finished blocks of the tail get highlighting; the growing last block does not yet.
-            html = markdown.render(tail[:tail_stable], dark=dark) + markdown.render(
-                tail[tail_stable:], dark=dark, highlight=False)
+            html = markdown.render(tail[:tail_stable], dark=dark, citations=cite) + markdown.render(
+                tail[tail_stable:], dark=dark, highlight=False, citations=cite)
         else:
-            html = markdown.render(text[self._frozen_end:], dark=dark)
+            html = markdown.render(text[self._frozen_end:], dark=dark, citations=cite)
+            self._final_key = (text, cite)
         self._tail.setHtml(html)
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
@@ -236,26 +330,81 @@ class ErrorCard(QFrame):
         self.settings_button.clicked.connect(self.settings_requested)
 
 
+class MessageEditor(QWidget):
+    """Editing an earlier question in place: Send & resend, or Cancel."""
+
+    submitted = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QPlainTextEdit(self)
+        self.edit.setObjectName("messageEditor")
+        self.edit.setPlainText(text)
+        self.edit.setTabChangesFocus(True)
+        lines = max(2, min(10, text.count("\n") + 2))
+        self.edit.setFixedHeight(lines * self.edit.fontMetrics().lineSpacing() + 20)
+        self.send_button = QPushButton(self.tr("Send"), self)
+        self.send_button.setToolTip(self.tr("Send the changed question; the messages after it are removed"))
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+        layout.addLayout(buttons)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.cancel_button.clicked.connect(self.cancelled)
+
+    def _on_send_button_clicked(self) -> None:
+        text = self.edit.toPlainText().strip()
+        if text:
+            self.submitted.emit(text)
+
+
 class MessageWidget(QFrame):
-    """One message. Assistant messages stream; user messages are plain text."""
+    """One message. Assistant messages stream; user messages are plain text.
+
+    Actions in the header: Copy (Markdown), Copy for Word (answers), Regenerate (the last answer)
+    and Edit (questions). Answers from notes list their sources; clicking one, or its [n] in the
+    text, opens the file.
+    """
 
     retry_requested = Signal()
     settings_requested = Signal()
+    regenerate_requested = Signal()
+    edit_submitted = Signal(int, str)  # message id, new text
+    source_opened = Signal(str)  # the path handed to the system
 
-    def __init__(self, message: Message, *, streaming: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, message: Message, *, streaming: bool = False, rendered: Rendered | None = None,
+                 cost: float | None = None, text_width: int | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._text_width = text_width
         self.message = message
         self.role = message.role
         self.streaming = streaming
+        self.cost = cost
         self.setObjectName("userMessage" if self.role == "user" else "assistantMessage")
         self._content: list[str] = []
+        self._thinking: ThinkingSection | None = None
         self.error_card: ErrorCard | None = None
+        self.sources_view: SourcesView | None = None
+        self.editor: MessageEditor | None = None
+        self.sources: list[Source] = list(message.sources or [])
+        self._context_shown = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
         self._setup_ui()
+        self.body.citations = len(self.sources)
         if self.role == "user":
-            self.body.set_markdown(_plain_markdown(message.content))
+            if rendered is not None:
+                self.body.set_rendered(message.content, rendered)
+            else:
+                self.body.set_markdown(plain_markdown(message.content))
         else:
             self._content = [message.content]
             if message.reasoning:
@@ -263,7 +412,11 @@ class MessageWidget(QFrame):
                 self.thinking.setVisible(True)
                 self.thinking.finish(message.thinking_seconds)
             if message.content:
-                self.body.set_markdown(message.content, streaming=streaming)
+                if rendered is not None and not streaming:
+                    # The first piece now; the conversation view lays out the rest, a piece a turn.
+                    self.body.set_rendered(message.content, rendered, all_at_once=False)
+                else:
+                    self.body.set_markdown(message.content, streaming=streaming)
             if not streaming:
                 self.finish(message, None)
 
@@ -275,21 +428,39 @@ class MessageWidget(QFrame):
         model = f" · {self.message.model}" if self.role != "user" and self.message.model else ""
         self.header = QLabel(f"<b>{who}</b>{model}", self)
         self.header.setObjectName("messageHeader")
-        self.copy_button = QToolButton(self)
-        self.copy_button.setText(self.tr("Copy"))
-        self.copy_button.setToolTip(self.tr("Copy this message as Markdown"))
-        self.copy_button.setAutoRaise(True)
-        self.copy_button.clicked.connect(self._on_copy_button_clicked)
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
+        header.setSpacing(0)
         header.addWidget(self.header)
         header.addStretch(1)
+        self.copy_button = self._action(self.tr("Copy"), self.tr("Copy this message as Markdown"))
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
         header.addWidget(self.copy_button)
+        self.word_button: QToolButton | None = None
+        self.regenerate_button: QToolButton | None = None
+        self.edit_button: QToolButton | None = None
+        if self.role == "user":
+            self.edit_button = self._action(self.tr("Edit"), self.tr(
+                "Change this question and ask again; the messages after it are removed"))
+            self.edit_button.clicked.connect(self.start_edit)
+            header.addWidget(self.edit_button)
+        else:
+            self.word_button = self._action(self.tr("Copy for Word"), self.tr(
+                "Copy as rich text: headings, lists, tables and code keep their form in Word or WPS"))
+            self.word_button.clicked.connect(self._on_word_button_clicked)
+            header.addWidget(self.word_button)
+            self.regenerate_button = self._action(self.tr("Regenerate"), self.tr("Ask for a new answer"))
+            self.regenerate_button.clicked.connect(self.regenerate_requested)
+            self.regenerate_button.setVisible(False)
+            header.addWidget(self.regenerate_button)
         layout.addLayout(header)
-        self.thinking = ThinkingSection(self)
-        self.thinking.setVisible(False)
-        layout.addWidget(self.thinking)
-        self.body = MarkdownBody(self)
+        self.notice = QLabel(self)
+        self.notice.setObjectName("messageNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        layout.addWidget(self.notice)
+        self.body = MarkdownBody(self, self._text_width)
+        self.body.citation_clicked.connect(self.open_source)
         layout.addWidget(self.body)
         self.status = QLabel(self)
         self.status.setObjectName("messageStatus")
@@ -304,15 +475,122 @@ class MessageWidget(QFrame):
             self.status.setText(self.tr("Waiting for Qwen…"))
             self.status.setVisible(True)
 
+    def _action(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("messageAction")
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        return button
+
+    @property
+    def thinking(self) -> ThinkingSection:
+        """The reasoning section, made when first needed (most messages have none)."""
+        if self._thinking is None:
+            self._thinking = ThinkingSection(self)
+            self._thinking.setVisible(False)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.body), self._thinking)
+        return self._thinking
+
+    def has_thinking(self) -> bool:
+        return self._thinking is not None and self._thinking.isVisibleTo(self)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def text(self) -> str:
+        return self.message.content if self.role == "user" else self.content()
+
     def _on_copy_button_clicked(self) -> None:
-        copy_text(self.message.content if self.role == "user" else self.content())
-        self.copy_button.setText(self.tr("Copied"))
-        QTimer.singleShot(1500, lambda: self.copy_button.setText(self.tr("Copy")))
+        copy_text(self.text())
+        self._confirm(self.copy_button, self.tr("Copied"), self.tr("Copy"))
+
+    def _on_word_button_clicked(self) -> None:
+        assert self.word_button is not None
+        copy_for_word(self.text())
+        self._confirm(self.word_button, self.tr("Copied"), self.tr("Copy for Word"))
+
+    def _confirm(self, button: QToolButton, done: str, normal: str) -> None:
+        button.setText(done)
+        QTimer.singleShot(1500, button, lambda: button.setText(normal))
+
+    def set_regenerate_visible(self, visible: bool) -> None:
+        if self.regenerate_button is not None:
+            self.regenerate_button.setVisible(visible)
+
+    def start_edit(self) -> None:
+        if self.editor is not None or self.role != "user":
+            return
+        self.editor = MessageEditor(self.message.content, self)
+        self.editor.submitted.connect(lambda text: self.edit_submitted.emit(self.message.id, text))
+        self.editor.cancelled.connect(self.stop_edit)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.body), self.editor)
+        self.body.setVisible(False)
+        if self.edit_button is not None:
+            self.edit_button.setEnabled(False)
+        self.editor.edit.setFocus()
+
+    def stop_edit(self, new_text: str | None = None) -> None:
+        if self.editor is not None:
+            self.editor.deleteLater()
+            self.editor = None
+        if new_text is not None:
+            self.message.content = new_text
+            self.body.set_markdown(plain_markdown(new_text))
+        self.body.setVisible(True)
+        if self.edit_button is not None:
+            self.edit_button.setEnabled(True)
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def set_context(self, sources: list[Source] | None, omitted_messages: int, omitted_sources: int,
+                    input_limit: int | None) -> None:
+        """What the request carried: the sources it cites and what was left out to fit."""
+        self.sources = list(sources or [])
+        self.body.citations = len(self.sources)
+        if self.sources_view is not None:
+            self.sources_view.deleteLater()
+            self.sources_view = None
+        if self.sources:
+            self.sources_view = SourcesView(self.sources, self)
+            self.sources_view.source_activated.connect(self.open_source)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.status), self.sources_view)
+        notes = []
+        if input_limit:
+            notes.append(fill(self.tr("The model accepts at most %1 tokens, so the request was sent "
+                                      "again, shorter."), f"{input_limit:,}"))
+        if omitted_messages:
+            notes.append(self.tr("%n earlier message(s) were left out to fit the model's context.", "",
+                                 omitted_messages))
+        if omitted_sources:
+            notes.append(self.tr("%n relevant note excerpt(s) did not fit into the model's context and "
+                                 "were left out.", "", omitted_sources))
+        self.notice.setText(" ".join(notes))
+        self.notice.setVisible(bool(notes))
+        self._context_shown = True
+
+    def open_source(self, number: int) -> None:
+        source = next((s for s in self.sources if s.number == number), None)
+        if source is None:
+            return
+        self.source_opened.emit(source.path)
+        if not open_file(source.path):
+            self.status.setText(fill(self.tr("Could not open %1."), source.path))
+            self.status.setVisible(True)
 
     # -- streaming -------------------------------------------------------------------------
 
+    def show_searching(self) -> None:
+        self.status.setText(self.tr("Searching your notes…"))
+        self.status.setVisible(True)
+
     def append_reasoning(self, text: str) -> None:
-        if not self.thinking.isVisible():
+        if not self.thinking.isVisibleTo(self):
             self.thinking.setVisible(True)
             self.status.setVisible(False)
         self.thinking.append(text)
@@ -334,7 +612,8 @@ class MessageWidget(QFrame):
 
     def flush(self) -> None:
         self._timer.stop()
-        self.thinking.flush()
+        if self._thinking is not None:
+            self._thinking.flush()
         text = "".join(self._content)
         self._content = [text]
         if text != self.body.text():
@@ -345,7 +624,7 @@ class MessageWidget(QFrame):
                                     translate_error(error.kind.value), max(1, round(seconds))))
         self.status.setVisible(True)
 
-    def set_usage(self, usage: Usage | None) -> None:
+    def set_usage(self, usage: Usage | None, cost: float | None = None) -> None:
         if usage is None:
             self.usage.setVisible(False)
             return
@@ -353,24 +632,37 @@ class MessageWidget(QFrame):
                  fill(self.tr("%1 out"), f"{usage.completion_tokens:,}")]
         if usage.reasoning_tokens:
             parts.append(fill(self.tr("%1 thinking"), f"{usage.reasoning_tokens:,}"))
-        self.usage.setText(fill(self.tr("Tokens: %1"), " · ".join(parts)))
+        text = fill(self.tr("Tokens: %1"), " · ".join(parts))
+        if cost is not None:
+            text += " · " + fill(self.tr("about %1"), format_cny(cost))
+        self.usage.setText(text)
+        self.usage.setToolTip(self.tr("Estimated cost from the price table (prices.json in the data folder)"))
         self.usage.setVisible(True)
 
-    def finish(self, message: Message, error: QwenError | None) -> None:
-        """Show how the reply ended: finished, stopped, cut off, or failed."""
+    def finish(self, message: Message, error: QwenError | None, cost: float | None = None) -> None:
+        """Show how the reply ended: finished, stopped, cut off, failed, or nothing in the notes."""
         self.streaming = False
         self.message = message
         self._content = [message.content]
+        if cost is not None:
+            self.cost = cost
         self.flush()
         self.body.set_markdown(message.content)
-        if self.thinking.isVisible() or message.reasoning:
+        if self._thinking is not None or message.reasoning:
             self.thinking.setVisible(bool(message.reasoning))
             self.thinking.finish(message.thinking_seconds)
-        self.set_usage(message.usage)
+        self.set_usage(message.usage, self.cost)
+        has_notes = bool(message.omitted_messages or message.omitted_sources or message.input_limit)
+        if (self.sources_view is None and message.sources) or (has_notes and not self._context_shown):
+            self.set_context(message.sources if message.sources is not None else self.sources,
+                             message.omitted_messages, message.omitted_sources, message.input_limit)
         notes = {
             Status.STOPPED: self.tr("Stopped."),
             Status.CUT_OFF: self.tr("The reply was cut off before it finished."),
             Status.LENGTH: self.tr("The reply reached the model's length limit."),
+            Status.NO_NOTES: self.tr("Nothing in your notes seems to be about this, so Qwen was not "
+                                     "asked. Try other words, check that the folder with the answer "
+                                     "is indexed, or turn off \"Use my notes\"."),
         }
         note = notes.get(message.status)
         self.status.setText(note or "")
@@ -387,7 +679,8 @@ class MessageWidget(QFrame):
         self.streaming = False
         self.flush()
         self.body.set_markdown(self.content())
-        self.thinking.finish(None)
+        if self._thinking is not None:
+            self._thinking.finish(None)
         self.status.setText(self.tr("Stopped."))
         self.status.setVisible(True)
 
@@ -400,84 +693,19 @@ class MessageWidget(QFrame):
         self.layout().addWidget(self.error_card)
 
 
-def _plain_markdown(text: str) -> str:
+def plain_markdown(text: str) -> str:
     """Show the user's own text as typed: escape Markdown, keep line breaks."""
     escaped = "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)
     return escaped.replace("\n", "  \n")
 
 
-class ConversationView(QScrollArea):
-    """The scrolling list of messages; sticks to the bottom while the user is there."""
-
-    retry_requested = Signal()
-    settings_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._container = QWidget(self)
-        self._container.setObjectName("conversation")
-        self._layout = QVBoxLayout(self._container)
-        self._layout.setContentsMargins(16, 12, 16, 12)
-        self._layout.setSpacing(10)
-        self._layout.addStretch(1)
-        self.setWidget(self._container)
-        self._stick = True
-        bar = self.verticalScrollBar()
-        bar.valueChanged.connect(self._on_scroll_value_changed)
-        bar.rangeChanged.connect(self._on_scroll_range_changed)
-        self.empty_hint = QLabel(self._container)
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setWordWrap(True)
-        self.empty_hint.setObjectName("emptyHint")
-        self._layout.insertWidget(0, self.empty_hint)
-
-    def set_empty_hint(self, text: str) -> None:
-        self.empty_hint.setText(text)
-        self.empty_hint.setVisible(self.message_widgets() == [])
-
-    def clear(self) -> None:
-        for widget in self.message_widgets():
-            widget.setParent(None)  # type: ignore[call-overload]
-            widget.deleteLater()
-        self.empty_hint.setVisible(True)
-        self._stick = True
-
-    def message_widgets(self) -> list[MessageWidget]:
-        result = []
-        for i in range(self._layout.count()):
-            w = self._layout.itemAt(i).widget()
-            if isinstance(w, MessageWidget):
-                result.append(w)
-        return result
-
-    def add_message(self, message: Message, *, streaming: bool = False) -> MessageWidget:
-        widget = MessageWidget(message, streaming=streaming, parent=self._container)
-        widget.retry_requested.connect(self.retry_requested)
-        widget.settings_requested.connect(self.settings_requested)
-        self._layout.insertWidget(self._layout.count() - 1, widget)
-        self.empty_hint.setVisible(False)
-        return widget
-
-    def remove(self, widget: MessageWidget) -> None:
-        widget.setParent(None)  # type: ignore[call-overload]
-        widget.deleteLater()
-
-    def scroll_to_bottom(self) -> None:
-        self._stick = True
-        bar = self.verticalScrollBar()
-        bar.setValue(bar.maximum())
-
-    def _on_scroll_value_changed(self, value: int) -> None:
-        bar = self.verticalScrollBar()
-        self._stick = value >= bar.maximum() - 24
-
-    def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._stick:
-            self.verticalScrollBar().setValue(maximum)
-
-
-def copy_text(text: str) -> None:
-    QGuiApplication.clipboard().setText(text)
+def render_stored(message: Message, dark: bool) -> Rendered:
+    """The HTML a stored message shows (safe to run on another thread: no Qt involved)."""
+    if message.role == "user":
+        return Rendered((0,), (markdown.render(plain_markdown(message.content), dark=dark),))
+    text = message.content
+    starts = markdown.split_blocks(text, STORED_SEGMENT_CHARS)
+    ends = [*starts[1:], len(text)]
+    cite = len(message.sources or [])
+    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite) for a, b in zip(starts, ends))
+    return Rendered(tuple(starts), pieces)

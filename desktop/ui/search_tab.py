@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 from desktop.core import paths
 from desktop.core import settings as settings_mod
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.batch import BatchConfig, BatchIndexer, BatchUnavailable, CannotCancel, JobOutcome
 from desktop.core.notes.index import (
     PHASE_LABELS,
     IndexConfig,
@@ -52,10 +54,12 @@ from desktop.core.notes.index import (
     Phase,
     normalise_folder,
 )
+from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface, JobStatus, JobStore
 from desktop.core.notes.keywords import Snippet
+from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.reader import SKIP_MESSAGES
 from desktop.core.notes.search import Searcher, SearchHit, SearchResults
-from desktop.core.notes.store import FolderStatus, NoteStore, SkippedEntry
+from desktop.core.notes.store import FolderStatus, IndexModel, NoteStore, SkippedEntry
 from desktop.core.notes.watcher import NotesWatcher
 from desktop.core.runtime import Session
 from desktop.ui.tasks import TaskRunner
@@ -65,12 +69,20 @@ log = logging.getLogger(__name__)
 INDEX_TASK = "notes-index"
 SEARCH_TASK = "notes-search"
 STATUS_TASK = "notes-status"
+JOBS_TASK = "notes-batch-jobs"  # polls pending batch jobs and imports their results
+JOB_CANCEL_TASK = "notes-batch-cancel"
 PATH_ROLE = Qt.ItemDataRole.UserRole
+JOB_ROLE = Qt.ItemDataRole.UserRole
 
 
 def _core_tr(text: str) -> str:
     """Texts from the core are marked with context "Notes" (and "Errors")."""
     return QCoreApplication.translate("Notes", text)
+
+
+def cny(amount: float) -> str:
+    """A cost in yuan for the user: two decimals, and no "0.00" for something that is not free."""
+    return "<0.01" if 0 < amount < 0.005 else f"{amount:,.2f}"
 
 
 def snippet_html(snippet: Snippet) -> str:
@@ -124,11 +136,40 @@ class SkippedDialog(QDialog):
         layout.addWidget(buttons)
 
 
+class LargeRunDialog(QMessageBox):
+    """Many parts to embed: now (live) or in batch mode, with the estimated cost of each."""
+
+    def __init__(self, estimate: IndexEstimate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setIcon(QMessageBox.Icon.Question)
+        self.setWindowTitle(self.tr("Index by meaning"))
+        self.setText(self.tr(
+            "%1 parts of your notes (about %2 tokens) will be sent to the embedding service (%3). "
+            "How should they be indexed?")
+            .replace("%1", f"{estimate.chunks:,}").replace("%2", f"{estimate.tokens:,}")
+            .replace("%3", estimate.model))
+        cheaper = estimate.batch_cost_cny < estimate.cost_cny
+        batch = (self.tr("Batch mode (cheaper, may take from minutes to hours)") if cheaper
+                 else self.tr("Batch mode (may take from minutes to hours)"))
+        self.batch_button = self.addButton(
+            self.tr("%1: about CNY %2").replace("%1", batch).replace("%2", cny(estimate.batch_cost_cny)),
+            QMessageBox.ButtonRole.AcceptRole)
+        self.now_button = self.addButton(
+            self.tr("Now: about CNY %1").replace("%1", cny(estimate.cost_cny)),
+            QMessageBox.ButtonRole.AcceptRole)
+        self.later_button = self.addButton(self.tr("Not now"), QMessageBox.ButtonRole.RejectRole)
+        self.setDefaultButton(self.batch_button)
+        self.setInformativeText(self.tr(
+            "Batch jobs keep running when Qwen Desktop is closed; their results are imported the "
+            "next time it starts. Keyword search works meanwhile."))
+
+
 class SearchTab(QWidget):
     index_started = Signal()
     index_finished = Signal(bool)  # True when the run completed, False when cancelled or failed
     folders_changed = Signal(list)  # the new list of folders (already saved in the settings file)
     results_shown = Signal(int)  # number of results now listed
+    ask_requested = Signal(str)  # "Ask Qwen about these results": the query, for the chat tab
 
     def __init__(
         self,
@@ -140,16 +181,20 @@ class SearchTab(QWidget):
         watch: bool = True,
         watch_debounce: float = 2.0,
         search_delay_ms: int = 300,
+        batch_config: BatchConfig | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.tasks = tasks
         self.db_path = db_path or paths.notes_db()
+        self.batch_config = batch_config or BatchConfig()
+        self.large_run_dialog: LargeRunDialog | None = None
         self._watch_enabled = watch
         self._watch_debounce = watch_debounce
         self._watcher: NotesWatcher | None = None
         self._searcher: Searcher | None = None
         self._rerun_after_index = False
+        self._after_index: Callable[[], None] | None = None  # an answer given while a run ended
         self._closed = False
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -196,6 +241,12 @@ class SearchTab(QWidget):
         side_layout.addLayout(index_buttons)
         side_layout.addWidget(self.progress_bar)
         side_layout.addWidget(self.progress_label)
+        self.index_model_label = QLabel(self)
+        self.index_model_label.setObjectName("notesIndexModel")
+        self.index_model_label.setWordWrap(True)
+        self.index_model_label.setVisible(False)
+        side_layout.addWidget(self.index_model_label)
+        side_layout.addWidget(self._setup_jobs_box(side))
 
         # Search (right).
         self.search_box = QLineEdit(self)
@@ -215,6 +266,10 @@ class SearchTab(QWidget):
         self.open_button = QPushButton(self.tr("Open"), self)
         self.show_button = QPushButton(self.tr("Show in folder"), self)
         self.copy_button = QPushButton(self.tr("Copy path"), self)
+        self.ask_button = QPushButton(self.tr("Ask Qwen about these results"), self)
+        self.ask_button.setToolTip(self.tr("Ask the search as a question in a new chat, answered from "
+                                           "these notes with sources"))
+        self.ask_button.clicked.connect(lambda: self.ask_requested.emit(self.search_box.text().strip()))
         result_buttons = QHBoxLayout()
         result_buttons.addStretch(1)
         result_buttons.addWidget(self.open_button)
@@ -224,7 +279,10 @@ class SearchTab(QWidget):
         main = QWidget(self)
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
-        main_layout.addWidget(self.search_box)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.ask_button)
+        main_layout.addLayout(search_row)
         main_layout.addWidget(self.notice_label)
         main_layout.addWidget(self.result_list, 1)
         main_layout.addLayout(result_buttons)
@@ -242,7 +300,44 @@ class SearchTab(QWidget):
         self.copy_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._update_result_buttons()
 
+    def _setup_jobs_box(self, parent: QWidget) -> QWidget:
+        """Pending batch jobs: status, counts, age, and Cancel (hidden while there are none)."""
+        self.jobs_box = QWidget(parent)
+        self.jobs_box.setVisible(False)
+        self.jobs_table = QTableWidget(0, 4, self.jobs_box)
+        self.jobs_table.setObjectName("notesJobs")
+        self.jobs_table.setHorizontalHeaderLabels(
+            [self.tr("Status"), self.tr("Parts"), self.tr("Done"), self.tr("Age")])
+        self.jobs_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.jobs_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.jobs_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.jobs_table.verticalHeader().setVisible(False)
+        header = self.jobs_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.jobs_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.jobs_table.setWordWrap(False)
+        self.jobs_table.setMaximumHeight(140)
+        self.cancel_job_button = QPushButton(self.tr("Cancel job"), self.jobs_box)
+        self.cancel_job_button.setToolTip(self.tr("Cancel the selected batch job, on the service too"))
+        self.cancel_job_button.setEnabled(False)
+        self.jobs_label = QLabel(self.jobs_box)
+        self.jobs_label.setObjectName("notesJobsNotice")
+        self.jobs_label.setWordWrap(True)
+        layout = QVBoxLayout(self.jobs_box)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addWidget(QLabel(self.tr("Batch jobs"), self.jobs_box))
+        layout.addWidget(self.jobs_table)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_job_button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.jobs_label)
+        return self.jobs_box
+
     def _connect_signals(self) -> None:
+        self.cancel_job_button.clicked.connect(self._on_cancel_job_button_clicked)
+        self.jobs_table.itemSelectionChanged.connect(self._update_job_buttons)
         self.add_button.clicked.connect(self._on_add_button_clicked)
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
         self.skipped_button.clicked.connect(self._on_skipped_button_clicked)
@@ -271,6 +366,7 @@ class SearchTab(QWidget):
         self._fill_folder_list({})
         self._restart_watcher()
         self.refresh_status()
+        self.resume_jobs()
         if not self.search_box.text().strip():
             self._show_hint()
 
@@ -366,12 +462,25 @@ class SearchTab(QWidget):
             self.tasks.start(STATUS_TASK, self._refresh_status())
 
     async def _refresh_status(self) -> None:
-        def read() -> dict[str, FolderStatus]:
+        def read() -> tuple[dict[str, FolderStatus], IndexModel | None]:
             with NoteStore(self.db_path) as store:
-                return {s.path: s for s in store.folder_statuses()}
+                return {s.path: s for s in store.folder_statuses()}, store.index_model()
 
-        statuses = await asyncio.to_thread(read)
+        statuses, model = await asyncio.to_thread(read)
         self._fill_folder_list(statuses)
+        self._show_index_model(model)
+
+    def _show_index_model(self, model: IndexModel | None) -> None:
+        """Say so when the index was built offline with a model queries cannot use directly."""
+        if model is None or not is_async_model(model.model):
+            self.index_model_label.setVisible(False)
+            return
+        self.index_model_label.setText(self.tr(
+            "Indexed offline with %1 (%2 dimensions). Searches and changed notes use %3, "
+            "which matches it.")
+            .replace("%1", model.model).replace("%2", str(model.dimensions))
+            .replace("%3", live_model(model.model)))
+        self.index_model_label.setVisible(True)
 
     def _fill_folder_list(self, statuses: dict[str, FolderStatus]) -> None:
         current = self.current_folder()
@@ -438,10 +547,14 @@ class SearchTab(QWidget):
         return self.tasks.running(INDEX_TASK)
 
     def start_index(self, *, reset: bool = False, confirmed: bool = False) -> None:
+        self.resume_jobs()  # at start-up: go on with batch jobs sent in an earlier session
         if not self.folders or self._closed:
             return
         if self.tasks.running(INDEX_TASK):
-            self._rerun_after_index = True
+            if confirmed or reset:
+                self._after_index = lambda: self.start_index(reset=reset, confirmed=confirmed)
+            else:
+                self._rerun_after_index = True
             return
         self._set_indexing(True)  # at once, not when the task first runs
         self.index_started.emit()
@@ -450,7 +563,18 @@ class SearchTab(QWidget):
 
     def cancel_index(self) -> None:
         self._rerun_after_index = False
+        self._after_index = None
         self.tasks.cancel(INDEX_TASK)
+
+    def _start_what_waited(self) -> None:
+        """After an index task: start what was asked for while it ran."""
+        if self._after_index is not None:
+            action, self._after_index = self._after_index, None
+            self._rerun_after_index = False
+            QTimer.singleShot(0, action)
+        elif self._rerun_after_index:
+            self._rerun_after_index = False
+            QTimer.singleShot(0, self.start_index)
 
     def _embedder(self) -> Any:
         try:
@@ -515,9 +639,7 @@ class SearchTab(QWidget):
                 self.refresh_status()
                 if self.search_box.text().strip():
                     self.search_now()
-                if self._rerun_after_index:
-                    self._rerun_after_index = False
-                    QTimer.singleShot(0, self.start_index)
+                self._start_what_waited()
 
     def _on_progress(self, progress: IndexProgress) -> None:
         if self._closed:
@@ -554,23 +676,236 @@ class SearchTab(QWidget):
             "%2", str(minutes % 60))
 
     def _ask_large_run(self, estimate: IndexEstimate) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Index by meaning"), self.tr(
-            "%1 parts of your notes (about %2 tokens) will be sent to the embedding service. "
-            "Estimated cost: CNY %3 with %4. Continue?")
-            .replace("%1", f"{estimate.chunks:,}").replace("%2", f"{estimate.tokens:,}")
-            .replace("%3", f"{estimate.cost_cny:.2f}").replace("%4", estimate.model),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box = LargeRunDialog(estimate, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda result: self._on_large_run_answered(result))
+        box.finished.connect(lambda _result: self._on_large_run_answered(box))
+        self.large_run_dialog = box
         self.progress_label.setText(self.tr("Waiting for your answer…"))
-        box.open()
+        box.open()  # never exec() inside the qasync loop
 
-    def _on_large_run_answered(self, result: int) -> None:
-        if result == QMessageBox.StandardButton.Yes:
+    def _on_large_run_answered(self, box: LargeRunDialog) -> None:
+        self.large_run_dialog = None
+        clicked = box.clickedButton()
+        if clicked is box.now_button:
             self.start_index(confirmed=True)
+        elif clicked is box.batch_button:
+            self.start_batch()
         else:
             self.progress_label.setText(self.tr(
                 "Not indexed by meaning yet; keyword search works. Index now asks again."))
+
+    # -- batch mode ------------------------------------------------------------------------
+
+    def start_batch(self) -> None:
+        """Send the pending parts as batch jobs (they are imported when they are done)."""
+        if self._closed:
+            return
+        if self.tasks.running(INDEX_TASK):
+            self._after_index = self.start_batch
+            return
+        self._set_indexing(True)
+        self.index_started.emit()
+        self.progress_label.setText(self.tr("Sending your notes to the batch service…"))
+        self.tasks.start(INDEX_TASK, self._run_batch_submit())
+
+    async def _run_batch_submit(self) -> None:
+        embedder = self._embedder()
+        ok = False
+        fallback = False
+        indexer = None
+        try:
+            indexer = await Indexer.open(self.db_path, IndexConfig.from_settings(self.session.settings),
+                                         embedder)
+            batch = BatchIndexer(indexer, self.batch_config)
+            report = await batch.submit()
+            self.progress_label.setText(self.tr(
+                "Sent %1 parts in %2 batch jobs (about CNY %3). Results take from minutes to hours; "
+                "they are imported automatically, also after Qwen Desktop was closed.")
+                .replace("%1", f"{report.chunks:,}").replace("%2", str(len(report.jobs)))
+                .replace("%3", cny(report.cost_cny)))
+            ok = True
+        except BatchUnavailable as exc:
+            log.warning("batch mode unavailable: %s", exc)
+            self.progress_label.setText(self.tr(
+                "Batch mode is not available for this model or region (%1). Indexing now instead.")
+                .replace("%1", exc.detail))
+            fallback = True
+        except asyncio.CancelledError:
+            self.progress_label.setText(self.tr("Cancelled. Index now asks again."))
+            raise
+        except IndexModelChanged as exc:
+            self._ask_reindex(exc)
+        except QwenError as error:
+            self.progress_label.setText(QCoreApplication.translate("Errors", error.message))
+            self.progress_label.setToolTip(error.details())
+        finally:
+            if indexer is not None:
+                await indexer.close()
+            if not self._closed:
+                self._set_indexing(False)
+                self.index_finished.emit(ok)
+                self.refresh_status()
+                if ok:
+                    self.resume_jobs(restart=True)
+                if fallback:
+                    self._after_index = lambda: self.start_index(confirmed=True)
+                self._start_what_waited()
+
+    def resume_jobs(self, *, restart: bool = False) -> None:
+        """Poll the pending batch jobs and import their results (no-op while already doing so)."""
+        if self._closed or not self.db_path.exists():
+            return
+        if restart or not self.tasks.running(JOBS_TASK):
+            self.tasks.start(JOBS_TASK, self._run_jobs())
+
+    async def _run_jobs(self) -> None:
+        def read() -> list[BatchJob]:
+            with NoteStore(self.db_path) as store:
+                return JobStore(store).select(pending_only=True)
+
+        jobs = await asyncio.to_thread(read)
+        self._show_jobs(jobs)
+        if not jobs:
+            return
+        embedder = self._embedder()
+        if embedder is None:
+            self._jobs_problem(self.tr("Add your API key in Settings to check on the batch jobs."))
+            return
+        if self.jobs_label.property("problem"):
+            self._jobs_problem("")
+        indexer = await Indexer.open(self.db_path, IndexConfig.from_settings(self.session.settings),
+                                     embedder)
+        try:
+            batch = BatchIndexer(indexer, self.batch_config)
+            outcomes = await batch.wait(self._show_jobs, retry_live=False)
+        except QwenError as error:
+            self._jobs_problem(self.tr("Could not check on the batch jobs: %1").replace(
+                "%1", QCoreApplication.translate("Errors", error.message)), error.details())
+            return
+        finally:
+            await indexer.close()
+        if self._closed:
+            return
+        self._report_outcomes(outcomes)
+        self.refresh_status()
+        if self.search_box.text().strip():
+            self.search_now()
+        if any(o.needs_live_retry for o in outcomes):
+            # Lines the service failed, or jobs that failed as a whole: index them live now.
+            QTimer.singleShot(0, lambda: self.start_index(confirmed=True))
+
+    def _report_outcomes(self, outcomes: list[JobOutcome]) -> None:
+        texts: list[str] = []
+        imported = [o for o in outcomes if o.job.status is JobStatus.IMPORTED]
+        if imported:
+            texts.append(self.tr("Batch results imported: %1 parts.").replace(
+                "%1", f"{sum(o.vectors_saved for o in imported):,}"))
+        dropped = sum(o.results_dropped for o in outcomes)
+        if dropped:
+            texts.append(self.tr("%1 results were dropped because their notes changed meanwhile; "
+                                 "the new text is indexed again.").replace("%1", f"{dropped:,}"))
+        if any(o.job.status is JobStatus.CANCELLED for o in outcomes):
+            texts.append(self.tr("A batch job was cancelled; its notes are indexed the next time you "
+                                 "index."))
+        for outcome in outcomes:
+            if outcome.job.status not in (JobStatus.IMPORTED, JobStatus.CANCELLED):
+                texts.append(self.tr("A batch job ended as “%1”: %2. Its notes are indexed now instead.")
+                             .replace("%1", _core_tr(STATUS_LABELS[outcome.job.status]))
+                             .replace("%2", outcome.job.message or ""))
+        if texts:
+            self.progress_label.setText(" ".join(texts))
+
+    def _show_jobs(self, jobs: list[BatchJob]) -> None:
+        """List the pending jobs (called on every polling round)."""
+        if self._closed:
+            return
+        selected = self.selected_job()
+        self.jobs_table.setRowCount(len(jobs))
+        now = time.time()
+        for row, job in enumerate(jobs):
+            status = _core_tr(STATUS_LABELS[job.status])
+            if job.cancel_requested and job.status not in (JobStatus.CANCELLING, JobStatus.CANCELLED):
+                status = self.tr("%1, cancel requested").replace("%1", status)
+            kind = self.tr("Batch API") if job.interface is Interface.OPENAI else self.tr("native task")
+            cells = [
+                status,
+                f"{job.chunks:,}",
+                self.tr("%1 of %2").replace("%1", f"{job.lines_done:,}").replace("%2", f"{job.lines:,}")
+                + (" · " + self.tr("%1 failed").replace("%1", f"{job.lines_failed:,}")
+                   if job.lines_failed else ""),
+                self._age_text(job.age(now)),
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(JOB_ROLE, job.id)
+                item.setToolTip(self.tr("Job %1 · %2 · %3 · created %4").replace("%1", str(job.id))
+                                .replace("%2", kind).replace("%3", job.remote_id or "…")
+                                .replace("%4", time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at)))
+                                + (f"\n{job.message}" if job.message else ""))
+                self.jobs_table.setItem(row, column, item)
+            if job.id == selected:
+                self.jobs_table.selectRow(row)
+        self.jobs_box.setVisible(bool(jobs))
+        self._update_job_buttons()
+
+    def _jobs_problem(self, text: str, details: str = "") -> None:
+        """Why the jobs cannot be checked (cleared once they can)."""
+        self.jobs_label.setText(text)
+        self.jobs_label.setToolTip(details)
+        self.jobs_label.setProperty("problem", bool(text))
+
+    def _age_text(self, seconds: float) -> str:
+        minutes = int(seconds // 60)
+        if minutes < 1:
+            return self.tr("just now")
+        if minutes < 60:
+            return self.tr("%1 min").replace("%1", str(minutes))
+        if minutes < 48 * 60:
+            return self.tr("%1 h %2 min").replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
+        return self.tr("%1 days").replace("%1", str(minutes // (24 * 60)))
+
+    def selected_job(self) -> int | None:
+        items = self.jobs_table.selectedItems()
+        return int(items[0].data(JOB_ROLE)) if items else None
+
+    def _update_job_buttons(self) -> None:
+        self.cancel_job_button.setEnabled(
+            self.selected_job() is not None and not self.tasks.running(JOB_CANCEL_TASK))
+
+    def _on_cancel_job_button_clicked(self) -> None:
+        job_id = self.selected_job()
+        if job_id is not None:
+            self.cancel_job(job_id)
+
+    def cancel_job(self, job_id: int) -> None:
+        if self._closed:
+            return
+        self.cancel_job_button.setEnabled(False)
+        self.jobs_label.setText(self.tr("Cancelling the batch job…"))
+        self.tasks.start(JOB_CANCEL_TASK, self._run_cancel_job(job_id))
+
+    async def _run_cancel_job(self, job_id: int) -> None:
+        embedder = self._embedder()
+        if embedder is None:
+            self._jobs_problem(self.tr("Add your API key in Settings to check on the batch jobs."))
+            return
+        indexer = await Indexer.open(self.db_path, IndexConfig.from_settings(self.session.settings),
+                                     embedder)
+        try:
+            await BatchIndexer(indexer, self.batch_config).cancel(job_id)
+            self.jobs_label.setText(self.tr(
+                "The batch job is being cancelled. Its notes are indexed again the next time you index."))
+        except CannotCancel as exc:
+            self.jobs_label.setText(self.tr(
+                "The service could not cancel this job (%1). It goes on; its results will be imported.")
+                .replace("%1", str(exc)))
+        except QwenError as error:
+            self._jobs_problem(QCoreApplication.translate("Errors", error.message), error.details())
+        finally:
+            await indexer.close()
+            if not self._closed:
+                self.resume_jobs(restart=True)
+                self._update_job_buttons()
 
     def _ask_reindex(self, exc: IndexModelChanged) -> None:
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Embedding model changed"), self.tr(
@@ -673,7 +1008,7 @@ class SearchTab(QWidget):
 
     def _update_result_buttons(self) -> None:
         has = self.current_path() is not None
-        for button in (self.open_button, self.show_button, self.copy_button):
+        for button in (self.open_button, self.show_button, self.copy_button, self.ask_button):
             button.setEnabled(has)
 
     def _on_result_list_item_activated(self, item: QListWidgetItem) -> None:
@@ -711,7 +1046,7 @@ class SearchTab(QWidget):
         if self._watcher is not None:
             watcher, self._watcher = self._watcher, None
             await asyncio.to_thread(watcher.stop)
-        for name in (INDEX_TASK, SEARCH_TASK, STATUS_TASK):
+        for name in (INDEX_TASK, SEARCH_TASK, STATUS_TASK, JOBS_TASK, JOB_CANCEL_TASK):
             task = self.tasks.get(name)
             if task is not None and not task.done():
                 task.cancel()

@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/ui/chat_tab.py" line="+90"/>
+        <location filename="../../desktop/ui/chat_tab.py" line="+118"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -14,7 +14,17 @@
         <translation>开始新对话（Ctrl+N）</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+9"/>
+        <source>Search conversations…</source>
+        <translation>搜索对话…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Estimated from the token counts and the price table (prices.json in the data folder)</source>
+        <translation>根据 Token 数和价格表（数据文件夹中的 prices.json）估算</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>Ask Qwen anything. Press Enter to send, Shift+Enter for a new line.</source>
         <translation>有问题尽管问通义千问。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -30,6 +40,11 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Use my notes</source>
+        <translation>使用我的笔记</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -44,7 +59,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+53"/>
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
@@ -64,22 +79,42 @@
         <translation>让模型先逐步推理再回答（速度较慢，消耗更多 Token）。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+8"/>
+        <source>Answer from your notes and list the sources (cited as [1], [2]…)</source>
+        <translation>根据你的笔记回答并列出来源（以 [1]、[2]… 标注引用）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add a folder of notes in the Search tab first.</source>
+        <translation>请先在“搜索”页添加笔记文件夹。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+54"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as Word document…</source>
+        <translation>导出为 Word 文档…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
@@ -87,6 +122,47 @@
         <location line="+1"/>
         <source>Delete this conversation? This cannot be undone.</source>
         <translation>确定删除此对话吗？删除后无法恢复。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Word document (*.docx)</source>
+        <translation>Word 文档 (*.docx)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+19"/>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <location line="+130"/>
+        <source>Conversation: %1 · %2 tokens</source>
+        <translation>本对话：%1 · %2 Token</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This month: %1 · %2 tokens</source>
+        <translation>本月：%1 · %2 Token</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Waiting for Qwen…</source>
+        <translation>正在等待通义千问…</translation>
     </message>
 </context>
 <context>
@@ -106,7 +182,7 @@ Log folder: %1</source>
 日志文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../desktop/selftest.py" line="+327"/>
+        <location filename="../../desktop/selftest.py" line="+332"/>
         <location filename="../../desktop/ui/crash_dialog.py" line="+6"/>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
@@ -115,7 +191,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+217"/>
+        <location filename="../../desktop/ui/message_view.py" line="+311"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -234,6 +310,49 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>LargeRunDialog</name>
+    <message>
+        <location filename="../../desktop/ui/search_tab.py" line="+145"/>
+        <source>Index by meaning</source>
+        <translation>按语义索引</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 parts of your notes (about %2 tokens) will be sent to the embedding service (%3). How should they be indexed?</source>
+        <translation>您的笔记中有 %1 个片段（约 %2 个 Token）将发送到向量化服务（%3）。要如何索引？</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Batch mode (cheaper, may take from minutes to hours)</source>
+        <translation>批量模式（更便宜，可能需要几分钟到几小时）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batch mode (may take from minutes to hours)</source>
+        <translation>批量模式（可能需要几分钟到几小时）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1: about CNY %2</source>
+        <translation>%1：约 %2 元</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Now: about CNY %1</source>
+        <translation>立即索引：约 %1 元</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not now</source>
+        <translation>以后再说</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Batch jobs keep running when Qwen Desktop is closed; their results are imported the next time it starts. Keyword search works meanwhile.</source>
+        <translation>关闭 Qwen Desktop 后批量任务仍会继续运行，结果将在下次启动时导入。在此期间关键词搜索照常可用。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../desktop/ui/main_window.py" line="+55"/>
@@ -252,9 +371,27 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>MessageEditor</name>
+    <message>
+        <location filename="../../desktop/ui/message_view.py" line="+31"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Send the changed question; the messages after it are removed</source>
+        <translation>发送修改后的问题；其后的消息将被删除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+52"/>
+        <location line="+78"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -264,28 +401,89 @@ Log folder: %1</source>
         <translation>通义千问</translation>
     </message>
     <message>
-        <location line="+5"/>
-        <location line="+31"/>
+        <location line="+9"/>
+        <location line="+71"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location line="-30"/>
+        <location line="-71"/>
         <source>Copy this message as Markdown</source>
         <translation>以 Markdown 格式复制这条消息</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+7"/>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change this question and ask again; the messages after it are removed</source>
+        <translation>修改这个问题并重新提问；其后的消息将被删除</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+64"/>
+        <source>Copy for Word</source>
+        <translation>复制到 Word</translation>
+    </message>
+    <message>
+        <location line="-63"/>
+        <source>Copy as rich text: headings, lists, tables and code keep their form in Word or WPS</source>
+        <translation>以富文本复制：标题、列表、表格和代码在 Word 或 WPS 中保持原有格式</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ask for a new answer</source>
+        <translation>重新生成回答</translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
     </message>
     <message>
+        <location line="+32"/>
         <location line="+5"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+53"/>
+        <source>The model accepts at most %1 tokens, so the request was sent again, shorter.</source>
+        <translation>该模型最多接受 %1 个 Token，因此已缩短请求并重新发送。</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n earlier message(s) were left out to fit the model&apos;s context.</source>
+        <translation>
+            <numerusform>为适应模型的上下文长度，省略了较早的 %n 条消息。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n relevant note excerpt(s) did not fit into the model&apos;s context and were left out.</source>
+        <translation>
+            <numerusform>有 %n 段相关笔记超出了模型的上下文长度，未被发送。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Could not open %1.</source>
+        <translation>无法打开 %1。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Searching your notes…</source>
+        <translation>正在搜索你的笔记…</translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>%1 Retrying in %2 s…</source>
         <translation>%1 %2 秒后重试…</translation>
     </message>
@@ -310,13 +508,23 @@ Log folder: %1</source>
         <translation>Token：%1</translation>
     </message>
     <message>
-        <location line="+15"/>
-        <location line="+20"/>
+        <location line="+2"/>
+        <source>about %1</source>
+        <translation>约 %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Estimated cost from the price table (prices.json in the data folder)</source>
+        <translation>根据价格表（数据文件夹中的 prices.json）估算的费用</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <location line="+24"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location line="-19"/>
+        <location line="-23"/>
         <source>The reply was cut off before it finished.</source>
         <translation>回复在完成前中断了。</translation>
     </message>
@@ -325,11 +533,16 @@ Log folder: %1</source>
         <source>The reply reached the model&apos;s length limit.</source>
         <translation>回复已达到模型的长度上限。</translation>
     </message>
+    <message>
+        <location line="+1"/>
+        <source>Nothing in your notes seems to be about this, so Qwen was not asked. Try other words, check that the folder with the answer is indexed, or turn off &quot;Use my notes&quot;.</source>
+        <translation>你的笔记中似乎没有与此相关的内容，因此没有询问通义千问。请换个说法，确认包含答案的文件夹已建立索引，或关闭“使用我的笔记”。</translation>
+    </message>
 </context>
 <context>
     <name>Notes</name>
     <message>
-        <location filename="../../desktop/core/notes/index.py" line="+70"/>
+        <location filename="../../desktop/core/notes/index.py" line="+72"/>
         <source>Looking for notes</source>
         <translation>正在查找笔记</translation>
     </message>
@@ -388,6 +601,56 @@ Log folder: %1</source>
         <source>This file type is not supported</source>
         <translation>不支持此文件类型</translation>
     </message>
+    <message>
+        <location filename="../../desktop/core/notes/jobs.py" line="+51"/>
+        <source>Sending</source>
+        <translation>正在发送</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiting in the queue</source>
+        <translation>排队中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Finishing</source>
+        <translation>即将完成</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Done, importing</source>
+        <translation>已完成，正在导入</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancelling</source>
+        <translation>正在取消</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Imported</source>
+        <translation>已导入</translation>
+    </message>
 </context>
 <context>
     <name>Regions</name>
@@ -420,7 +683,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="+169"/>
+        <location filename="../../desktop/ui/search_tab.py" line="+51"/>
         <source>Add folder…</source>
         <translation>添加文件夹…</translation>
     </message>
@@ -455,35 +718,85 @@ Log folder: %1</source>
         <translation>笔记文件夹</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+16"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
         <location line="+12"/>
-        <location line="+474"/>
+        <location line="+758"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-473"/>
-        <location line="+474"/>
+        <location line="-757"/>
+        <location line="+758"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-473"/>
-        <location line="+474"/>
+        <location line="-757"/>
+        <location line="+758"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-365"/>
+        <location line="-757"/>
+        <source>Ask Qwen about these results</source>
+        <translation>就这些结果询问通义千问</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ask the search as a question in a new chat, answered from these notes with sources</source>
+        <translation>在新对话中把搜索内容作为问题提出，根据这些笔记回答并附上来源</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Parts</source>
+        <translation>片段</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Age</source>
+        <translation>已用时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Cancel job</source>
+        <translation>取消任务</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel the selected batch job, on the service too</source>
+        <translation>取消所选的批量任务（服务端同时取消）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Batch jobs</source>
+        <translation>批量任务</translation>
+    </message>
+    <message>
+        <location line="+93"/>
         <source>Choose a folder of notes</source>
         <translation>选择笔记文件夹</translation>
     </message>
     <message>
-        <location line="+97"/>
+        <location line="+57"/>
+        <source>Indexed offline with %1 (%2 dimensions). Searches and changed notes use %3, which matches it.</source>
+        <translation>已使用 %1（%2 维）离线索引。搜索和修改过的笔记使用与之匹配的 %3。</translation>
+    </message>
+    <message>
+        <location line="+53"/>
         <source>Not indexed yet</source>
         <translation>尚未索引</translation>
     </message>
@@ -508,7 +821,7 @@ Log folder: %1</source>
         <translation>已跳过 %1 个</translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+67"/>
         <source>Notes are ready for keyword search. Add your API key in Settings to also search by meaning.</source>
         <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
     </message>
@@ -528,7 +841,7 @@ Log folder: %1</source>
         <translation>已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+19"/>
         <source>%1: %2 files found</source>
         <translation>%1：已找到 %2 个文件</translation>
     </message>
@@ -563,28 +876,134 @@ Log folder: %1</source>
         <translation>剩余约 %1 小时 %2 分钟</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>Index by meaning</source>
-        <translation>建立语义索引</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>%1 parts of your notes (about %2 tokens) will be sent to the embedding service. Estimated cost: CNY %3 with %4. Continue?</source>
-        <translation>将把笔记中的 %1 个片段（约 %2 个 Token）发送到向量化服务。使用 %4 预计费用为 %3 元。是否继续？</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <location line="+23"/>
+        <location line="+8"/>
+        <location line="+240"/>
         <source>Waiting for your answer…</source>
         <translation>等待您确认…</translation>
     </message>
     <message>
-        <location line="-15"/>
+        <location line="-228"/>
         <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
         <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
     </message>
     <message>
+        <location line="+13"/>
+        <source>Sending your notes to the batch service…</source>
+        <translation>正在将笔记发送到批量服务…</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Sent %1 parts in %2 batch jobs (about CNY %3). Results take from minutes to hours; they are imported automatically, also after Qwen Desktop was closed.</source>
+        <translation>已通过 %2 个批量任务发送 %1 个片段（约 %3 元）。结果需要几分钟到几小时，届时会自动导入，即使 Qwen Desktop 曾被关闭也一样。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Batch mode is not available for this model or region (%1). Indexing now instead.</source>
+        <translation>此模型或地域不支持批量模式（%1），改为立即索引。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cancelled. Index now asks again.</source>
+        <translation>已取消。点击“立即索引”会再次询问。</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <location line="+118"/>
+        <source>Add your API key in Settings to check on the batch jobs.</source>
+        <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
+    </message>
+    <message>
+        <location line="-108"/>
+        <source>Could not check on the batch jobs: %1</source>
+        <translation>无法查看批量任务：%1</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Batch results imported: %1 parts.</source>
+        <translation>已导入批量结果：%1 个片段。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 results were dropped because their notes changed meanwhile; the new text is indexed again.</source>
+        <translation>%1 个结果已丢弃，因为对应的笔记在此期间有改动；新内容会重新索引。</translation>
+    </message>
+    <message>
         <location line="+3"/>
+        <source>A batch job was cancelled; its notes are indexed the next time you index.</source>
+        <translation>批量任务已取消；其中的笔记将在下次索引时处理。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A batch job ended as “%1”: %2. Its notes are indexed now instead.</source>
+        <translation>批量任务以“%1”结束：%2。其中的笔记改为立即索引。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>%1, cancel requested</source>
+        <translation>%1，已请求取消</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batch API</source>
+        <translation>批量 API</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>native task</source>
+        <translation>原生异步任务</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 failed</source>
+        <translation>%1 个失败</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Job %1 · %2 · %3 · created %4</source>
+        <translation>任务 %1 · %2 · %3 · 创建于 %4</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>just now</source>
+        <translation>刚刚</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 min</source>
+        <translation>%1 分钟</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 小时 %2 分钟</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 days</source>
+        <translation>%1 天</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Cancelling the batch job…</source>
+        <translation>正在取消批量任务…</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>The batch job is being cancelled. Its notes are indexed again the next time you index.</source>
+        <translation>正在取消批量任务。其中的笔记将在下次索引时重新处理。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service could not cancel this job (%1). It goes on; its results will be imported.</source>
+        <translation>服务无法取消此任务（%1）。任务将继续运行，结果会照常导入。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>Embedding model changed</source>
         <translation>向量模型已更改</translation>
     </message>
@@ -818,7 +1237,7 @@ Log folder: %1</source>
 <context>
     <name>SkippedDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="-559"/>
+        <location filename="../../desktop/ui/search_tab.py" line="-882"/>
         <source>Skipped in %1</source>
         <translation>%1 中跳过的文件</translation>
     </message>
@@ -839,9 +1258,32 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>SourcesView</name>
+    <message>
+        <location filename="../../desktop/ui/sources_view.py" line="+32"/>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Open %1</source>
+        <translation>打开 %1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>line %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>lines %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+</context>
+<context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="-187"/>
+        <location filename="../../desktop/ui/message_view.py" line="-383"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>

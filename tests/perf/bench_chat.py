@@ -123,13 +123,15 @@ def bench_stream(tokens: int) -> None:
         marks["last_token"] = time.perf_counter()
         original_append(self, text)
 
-    def finish(self, message, error):  # type: ignore[no-untyped-def]
-        original_finish(self, message, error)
+    def finish(self, message, error, *args):  # type: ignore[no-untyped-def]
+        original_finish(self, message, error, *args)
         marks["final_render"] = time.perf_counter()
 
-    def set_markdown(self, text, *, streaming=False):  # type: ignore[no-untyped-def]
-        original_set(self, text, streaming=streaming)
-        renders.append(self.last_render_ms)
+    def set_markdown(self, text, **kwargs):  # type: ignore[no-untyped-def]
+        before = self.last_render_ms
+        original_set(self, text, **kwargs)
+        if self.last_render_ms is not before:  # not skipped as unchanged
+            renders.append(self.last_render_ms)
 
     message_view.MessageWidget.append_content = append_content  # type: ignore[method-assign]
     message_view.MessageWidget.finish = finish  # type: ignore[method-assign]

@@ -6,6 +6,23 @@ with reasoning deltas and a `choices: []` usage chunk, DashScope error bodies, t
 rules, the embedding batch cap and `/models`. Tests script replies (slow streams, split
 writes, mid-stream errors, dropped connections) and inspect what the client sent.
 
+Offline embedding (reference §5) is emulated too:
+
+- OpenAI-compatible Batch API: `/files` (multipart upload with `purpose=batch`, metadata,
+  `/content`, delete) and `/batches` (create, list, retrieve, cancel). A batch moves
+  validating → in_progress → finalizing → completed, one step per GET of it while
+  `batch_advance_on_get` is true (deterministic tests, no clock), or when a test calls
+  `advance_jobs()`. Completed batches get an output file and, for lines that failed, an error
+  file; `request_counts` follow. Cancel goes cancelling → cancelled on the next step.
+- Native asynchronous task API: `POST /api/v1/services/embeddings/text-embedding/text-embedding`
+  with `X-DashScope-Async: enable` creates a task; `GET /api/v1/tasks/{id}` moves it PENDING →
+  RUNNING → SUCCEEDED the same way, then names the result file's URL (gzip-compressed while
+  `native_result_gzip` is true); `POST /api/v1/tasks/{id}/cancel` cancels a PENDING task.
+- Temporary storage: `GET /api/v1/uploads?action=getPolicy&model=…` hands out an upload policy
+  whose `upload_host` is this server's `/oss-upload` (a form POST, like OSS); the uploaded object is
+  then addressable as `oss://{key}` by the task endpoint when the request carries
+  `X-DashScope-OssResourceResolve: enable`.
+
 The server runs its own event loop in a background thread, so synchronous tests, asyncio
 tests and Qt (qasync) tests can all use it::
 
@@ -30,6 +47,7 @@ import base64
 import collections
 import email.utils
 import functools
+import gzip
 import hashlib
 import http
 import json
@@ -42,7 +60,9 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from itertools import pairwise
 from typing import Any, Self
 
@@ -233,6 +253,63 @@ class StreamRecord:
     @property
     def ended(self) -> bool:
         return self.ended_at is not None
+
+
+BATCH_STEPS = ("validating", "in_progress", "finalizing", "completed")
+NATIVE_STEPS = ("PENDING", "RUNNING", "SUCCEEDED")
+NATIVE_EMBEDDING_MODELS: dict[str, tuple[str, int, int]] = {
+    # model: (the live model whose vectors it shares, dimensions, max tokens per line)
+    "text-embedding-async-v2": ("text-embedding-v2", 1536, 2048),
+    "text-embedding-async-v1": ("text-embedding-v1", 1536, 2048),
+}
+NATIVE_MAX_LINES = 100_000
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """A file uploaded to `/files` or produced by a batch."""
+
+    id: str
+    filename: str
+    purpose: str  # "batch" for uploads, "batch_output" for results
+    data: bytes
+    created_at: int
+
+
+@dataclass(slots=True)
+class BatchRecord:
+    """One batch as the server sees it (inspect with `DashScopeServer.batches`)."""
+
+    id: str
+    input_file_id: str
+    endpoint: str
+    completion_window: str
+    model: str
+    lines: list[dict[str, Any]]
+    created_at: int
+    status: str = "validating"
+    times: dict[str, int] = field(default_factory=dict)  # in_progress_at, completed_at, ...
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
+    errors: list[dict[str, Any]] | None = None
+    cancel_requested: bool = False
+
+
+@dataclass(slots=True)
+class NativeTaskRecord:
+    """One native asynchronous embedding task (inspect with `DashScopeServer.native_tasks`)."""
+
+    id: str
+    model: str
+    texts: list[str]
+    text_type: str | None
+    submitted_at: float
+    status: str = "PENDING"
+    result_name: str | None = None
+    code: str | None = None
+    message: str | None = None
+    tokens: int = 0
 
 
 class ClientGone(Exception):
@@ -512,7 +589,11 @@ class _Route:
 _REGION_PATH = re.compile(
     r"^(?:/(?P<region>" + "|".join(REGIONS) + r"))?" + re.escape(COMPAT_PREFIX) + r"(?P<endpoint>/.*)?$"
 )
-_NATIVE_PATH = re.compile(r"^(?:/(?:" + "|".join(REGIONS) + r"))?/api/v1(?:/.*)?$")
+_NATIVE_PATH = re.compile(
+    r"^(?:/(?P<region>" + "|".join(REGIONS) + r"))?/api/v1(?P<endpoint>/.*)?$"
+)
+_OSS_UPLOAD_PATH = "/oss-upload"
+_OSS_RESULT_PATH = re.compile(r"^/oss-results/(?P<name>[A-Za-z0-9._-]+)$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,6 +617,14 @@ class DashScopeServer:
         self.embedding_cap: int | None = None  # overrides the per-model input cap
         self.embedding_latency: float = 0.0  # seconds per embeddings request
         self.shuffle_embeddings: bool = False  # answer `data` out of index order
+        # Offline embedding (batches and native tasks):
+        self.batch_advance_on_get: bool = True  # each GET of a batch / task moves it one step
+        self.batch_max_lines: int = 50_000  # per input file
+        self.batch_max_bytes: int = 500 * 1000 * 1000  # per input file (MAX_BODY_BYTES caps uploads)
+        self.batch_unsupported_models: set[str] = set()  # 404 "not supported by the Batch API"
+        self.batch_validation_error: str | None = None  # new batches fail validation with this
+        self.batch_fail_texts: set[str] = set()  # inputs containing one of these fail (error file)
+        self.native_result_gzip: bool = True  # native results as .txt.gz (else plain .txt)
 
         self._requested_port = port
         self._port: int | None = None
@@ -552,12 +641,37 @@ class DashScopeServer:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._files: dict[str, StoredFile] = {}
+        self._batches: dict[str, BatchRecord] = {}
+        self._native_tasks: dict[str, NativeTaskRecord] = {}
+        self._upload_policies: dict[str, str] = {}  # signature -> upload_dir
+        self._oss_objects: dict[str, bytes] = {}  # key -> content
+        self._oss_results: dict[str, bytes] = {}  # name -> content
+        self._native_routes: list[_Route] = [
+            _Route(
+                "POST",
+                re.compile(r"^/services/embeddings/text-embedding/text-embedding$"),
+                DashScopeServer._handle_native_embedding,
+            ),
+            _Route("GET", re.compile(r"^/tasks/(?P<task>[^/]+)$"), DashScopeServer._handle_native_task),
+            _Route(
+                "POST", re.compile(r"^/tasks/(?P<task>[^/]+)/cancel$"), DashScopeServer._handle_native_cancel
+            ),
+            _Route("GET", re.compile(r"^/uploads$"), DashScopeServer._handle_upload_policy),
+        ]
         self._routes: list[_Route] = [
             _Route("POST", re.compile(r"^/chat/completions$"), DashScopeServer._handle_chat),
             _Route("POST", re.compile(r"^/embeddings$"), DashScopeServer._handle_embeddings),
             _Route("GET", re.compile(r"^/models$"), DashScopeServer._handle_models),
             _Route("GET", re.compile(r"^/models/(?P<model>[^/]+)$"), DashScopeServer._handle_model),
-            # Later: /files, /files/{id}/content, /batches, /batches/{id}, /batches/{id}/cancel.
+            _Route("POST", re.compile(r"^/files$"), DashScopeServer._handle_file_upload),
+            _Route("GET", re.compile(r"^/files/(?P<file>[^/]+)$"), DashScopeServer._handle_file_info),
+            _Route("DELETE", re.compile(r"^/files/(?P<file>[^/]+)$"), DashScopeServer._handle_file_delete),
+            _Route("GET", re.compile(r"^/files/(?P<file>[^/]+)/content$"), DashScopeServer._handle_file_content),
+            _Route("POST", re.compile(r"^/batches$"), DashScopeServer._handle_batch_create),
+            _Route("GET", re.compile(r"^/batches$"), DashScopeServer._handle_batch_list),
+            _Route("GET", re.compile(r"^/batches/(?P<batch>[^/]+)$"), DashScopeServer._handle_batch_get),
+            _Route("POST", re.compile(r"^/batches/(?P<batch>[^/]+)/cancel$"), DashScopeServer._handle_batch_cancel),
         ]
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -661,6 +775,39 @@ class DashScopeServer:
                 value = request.body.get("input")
                 inputs.append([value] if isinstance(value, str) else list(value or []))
         return inputs
+
+    @property
+    def batches(self) -> list[BatchRecord]:
+        """Every batch created, oldest first (live objects: read, do not change)."""
+        with self._lock:
+            return list(self._batches.values())
+
+    @property
+    def native_tasks(self) -> list[NativeTaskRecord]:
+        with self._lock:
+            return list(self._native_tasks.values())
+
+    @property
+    def files(self) -> dict[str, StoredFile]:
+        """Files held by `/files` (uploads and batch results), by id."""
+        with self._lock:
+            return dict(self._files)
+
+    @property
+    def oss_objects(self) -> dict[str, bytes]:
+        """Objects uploaded to the temporary-storage stand-in, by key."""
+        with self._lock:
+            return dict(self._oss_objects)
+
+    def advance_jobs(self, steps: int = 1) -> None:
+        """Move every unfinished batch and native task `steps` steps on (for tests that switch
+        `batch_advance_on_get` off and decide themselves when the service makes progress)."""
+        with self._lock:
+            for _ in range(steps):
+                for batch in self._batches.values():
+                    self._advance_batch(batch)
+                for task in self._native_tasks.values():
+                    self._advance_native(task)
 
     def wait_for_stream_start(self, timeout: float = 5.0, index: int | None = None) -> StreamRecord:
         """Wait until stream number `index` (default: the next new one) has started."""
@@ -827,9 +974,23 @@ class DashScopeServer:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
 
-        if _NATIVE_PATH.match(request.path):
-            await self._send(conn, 404, b"", request_id, content_type=None)
-            return True
+        if request.path == _OSS_UPLOAD_PATH or _OSS_RESULT_PATH.match(request.path):
+            # The stand-in for Alibaba Cloud OSS: no DashScope key; the policy / URL is the permission.
+            await self._handle_oss(conn, request, request_id)
+            return not conn.closing
+        if native := _NATIVE_PATH.match(request.path):
+            native_endpoint = native.group("endpoint") or "/"
+            route, match, _ = self._find_route(request.method, native_endpoint, self._native_routes)
+            if route is None or match is None:  # what the real service does for the OpenAI client
+                await self._send(conn, 404, b"", request_id, content_type=None)
+                return True
+            native_region = native.group("region") or DEFAULT_REGION
+            if not self._authorized(request, native_region):
+                await self._send_json(conn, 401, _native_error("InvalidApiKey", "Invalid API-key provided.",
+                                                               request_id), request_id)
+                return True
+            await route.handler(self, _Context(conn, request, native_region, native_endpoint, match, request_id))
+            return not conn.closing
         if compat is None or region is None or endpoint is None:
             return await self._send_error(
                 conn, 404, "not_found", request_id=request_id, message=f"Path {request.path} not found."
@@ -847,9 +1008,11 @@ class DashScopeServer:
         await route.handler(self, context)
         return not conn.closing
 
-    def _find_route(self, method: str, endpoint: str) -> tuple[_Route | None, re.Match[str] | None, bool]:
+    def _find_route(
+        self, method: str, endpoint: str, routes: list[_Route] | None = None
+    ) -> tuple[_Route | None, re.Match[str] | None, bool]:
         path_matched = False
-        for route in self._routes:
+        for route in self._routes if routes is None else routes:
             match = route.pattern.match(endpoint)
             if match is None:
                 continue
@@ -1275,6 +1438,414 @@ class DashScopeServer:
         }
 
 
+    # ---- /files (OpenAI-compatible Batch API) ----------------------------------------------
+
+    def _new_file(self, filename: str, purpose: str, data: bytes) -> StoredFile:
+        stored = StoredFile(f"file-batch-{uuid.uuid4().hex[:24]}", filename, purpose, data, int(time.time()))
+        with self._lock:
+            self._files[stored.id] = stored
+        return stored
+
+    @staticmethod
+    def _file_object(stored: StoredFile) -> dict[str, Any]:
+        return {
+            "id": stored.id,
+            "object": "file",
+            "bytes": len(stored.data),
+            "created_at": stored.created_at,
+            "filename": stored.filename,
+            "purpose": stored.purpose,
+            "status": "processed",
+            "status_details": None,
+        }
+
+    async def _handle_file_upload(self, ctx: _Context) -> None:
+        fields = parse_multipart(ctx.request.headers.get("content-type", ""), ctx.request.raw_body)
+        purpose = fields.get("purpose", (None, b""))[1].decode("utf-8", "replace")
+        upload = fields.get("file")
+        problem: str | None = None
+        if purpose != "batch":
+            problem = f"Invalid purpose: {purpose!r}. Only 'batch' is supported."
+        elif upload is None or not upload[1]:
+            problem = "No file was uploaded."
+        elif len(upload[1]) > self.batch_max_bytes:
+            problem = f"File size exceeds the limit of {self.batch_max_bytes} bytes."
+        else:
+            problem = self._batch_file_problem(upload[1])
+        if problem is not None:
+            await self._send_error(ctx.conn, 400, "invalid_parameter_error", message=problem,
+                                   request_id=ctx.request_id)
+            return
+        assert upload is not None
+        stored = self._new_file(upload[0] or "input.jsonl", "batch", upload[1])
+        await self._send_json(ctx.conn, 200, self._file_object(stored), ctx.request_id)
+
+    def _batch_file_problem(self, data: bytes) -> str | None:
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        if len(lines) > self.batch_max_lines:
+            return f"The file has {len(lines)} lines; at most {self.batch_max_lines} are allowed."
+        ids: set[str] = set()
+        models: set[str] = set()
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                return f"Line {number} is not valid JSON."
+            if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+                return f"Line {number} has no request body."
+            custom_id = line.get("custom_id")
+            if not isinstance(custom_id, str) or custom_id in ids:
+                return f"Line {number}: custom_id is missing or not unique."
+            ids.add(custom_id)
+            if line.get("method") != "POST" or line.get("url") not in ("/v1/embeddings", "/v1/chat/completions"):
+                return f"Line {number}: unsupported method or url."
+            models.add(str(line["body"].get("model")))
+        if len(models) > 1:
+            return "All requests in one file must use the same model."
+        return None
+
+    async def _handle_file_info(self, ctx: _Context) -> None:
+        with self._lock:
+            stored = self._files.get(ctx.match.group("file"))
+        if stored is None:
+            await self._send_error(ctx.conn, 404, "not_found", message="File not found.", request_id=ctx.request_id)
+            return
+        await self._send_json(ctx.conn, 200, self._file_object(stored), ctx.request_id)
+
+    async def _handle_file_delete(self, ctx: _Context) -> None:
+        file_id = ctx.match.group("file")
+        with self._lock:
+            stored = self._files.pop(file_id, None)
+        if stored is None:
+            await self._send_error(ctx.conn, 404, "not_found", message="File not found.", request_id=ctx.request_id)
+            return
+        await self._send_json(ctx.conn, 200, {"id": file_id, "object": "file", "deleted": True}, ctx.request_id)
+
+    async def _handle_file_content(self, ctx: _Context) -> None:
+        with self._lock:
+            stored = self._files.get(ctx.match.group("file"))
+        if stored is None:
+            await self._send_error(ctx.conn, 404, "not_found", message="File not found.", request_id=ctx.request_id)
+            return
+        await self._send(ctx.conn, 200, stored.data, ctx.request_id, content_type="application/octet-stream")
+
+    # ---- /batches ----------------------------------------------------------------------------
+
+    async def _handle_batch_create(self, ctx: _Context) -> None:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        with self._lock:
+            stored = self._files.get(str(body.get("input_file_id")))
+        endpoint = body.get("endpoint")
+        window = str(body.get("completion_window") or "")
+        hours = _window_hours(window)
+        if stored is None or stored.purpose != "batch":
+            await self._send_error(ctx.conn, 404, "not_found", message="The input file was not found.",
+                                   request_id=ctx.request_id)
+            return
+        if endpoint not in ("/v1/embeddings", "/v1/chat/completions") or hours is None or not 24 <= hours <= 336:
+            await self._send_error(ctx.conn, 400, "invalid_parameter_error",
+                                   message="endpoint or completion_window is invalid.", request_id=ctx.request_id)
+            return
+        lines = [json.loads(line) for line in stored.data.split(b"\n") if line.strip()]
+        if any(line.get("url") != endpoint for line in lines):
+            await self._send_error(ctx.conn, 400, "invalid_parameter_error",
+                                   message="The url of every line must match the batch endpoint.",
+                                   request_id=ctx.request_id)
+            return
+        model = str(lines[0]["body"].get("model")) if lines else ""
+        if model in self.batch_unsupported_models:
+            await self._send_error(ctx.conn, 404, "model_not_supported",
+                                   message=f"The provided model `{model}` is not supported by the Batch API.",
+                                   request_id=ctx.request_id)
+            return
+        batch = BatchRecord(
+            id=f"batch_{uuid.uuid4()}", input_file_id=stored.id, endpoint=str(endpoint), completion_window=window,
+            model=model, lines=lines, created_at=int(time.time()),
+        )
+        batch.counts["total"] = len(lines)
+        with self._lock:
+            self._batches[batch.id] = batch
+            payload = self._batch_object(batch)
+        await self._send_json(ctx.conn, 200, payload, ctx.request_id)
+
+    async def _handle_batch_list(self, ctx: _Context) -> None:
+        with self._lock:
+            data = [self._batch_object(b) for b in reversed(list(self._batches.values()))]
+        await self._send_json(ctx.conn, 200, {"object": "list", "data": data, "has_more": False}, ctx.request_id)
+
+    async def _handle_batch_get(self, ctx: _Context) -> None:
+        with self._lock:
+            batch = self._batches.get(ctx.match.group("batch"))
+            if batch is not None:
+                if self.batch_advance_on_get:
+                    self._advance_batch(batch)
+                payload = self._batch_object(batch)
+        if batch is None:
+            await self._send_error(ctx.conn, 404, "not_found", message="Batch not found.", request_id=ctx.request_id)
+            return
+        await self._send_json(ctx.conn, 200, payload, ctx.request_id)
+
+    async def _handle_batch_cancel(self, ctx: _Context) -> None:
+        with self._lock:
+            batch = self._batches.get(ctx.match.group("batch"))
+            status = batch.status if batch is not None else None
+            if batch is not None and status in ("validating", "in_progress", "finalizing"):
+                batch.status = "cancelling"
+                batch.cancel_requested = True
+                batch.times["cancelling_at"] = int(time.time())
+            payload = self._batch_object(batch) if batch is not None else None
+        if batch is None:
+            await self._send_error(ctx.conn, 404, "not_found", message="Batch not found.", request_id=ctx.request_id)
+            return
+        if status not in ("validating", "in_progress", "finalizing", "cancelling"):
+            await self._send_error(ctx.conn, 400, "invalid_parameter_error",
+                                   message=f"Cannot cancel a batch with status {status}.", request_id=ctx.request_id)
+            return
+        await self._send_json(ctx.conn, 200, payload, ctx.request_id)
+
+    def _advance_batch(self, batch: BatchRecord) -> None:
+        """One step of a batch's life (call with the lock held)."""
+        now = int(time.time())
+        if batch.status == "cancelling":
+            batch.status = "cancelled"
+            batch.times["cancelled_at"] = now
+            return
+        if batch.status not in BATCH_STEPS or batch.status == "completed":
+            return
+        if batch.status == "validating" and self.batch_validation_error is not None:
+            batch.status = "failed"
+            batch.times["failed_at"] = now
+            batch.errors = [{"code": "invalid_request", "message": self.batch_validation_error,
+                             "param": None, "line": None}]
+            return
+        batch.status = BATCH_STEPS[BATCH_STEPS.index(batch.status) + 1]
+        batch.times[f"{batch.status}_at"] = now
+        if batch.status == "completed":
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: BatchRecord) -> None:
+        outputs: list[bytes] = []
+        failures: list[bytes] = []
+        for line in batch.lines:
+            request_id = new_request_id()
+            custom_id = line["custom_id"]
+            texts = line["body"].get("input")
+            texts = [texts] if isinstance(texts, str) else texts or []
+            if any(marker in text for marker in self.batch_fail_texts for text in texts if isinstance(text, str)):
+                result: dict[str, Any] | tuple[int, str, str] = (500, "internal_error",
+                                                                  ERROR_DEFAULTS["internal_error"][1])
+            elif batch.endpoint == "/v1/embeddings":
+                result = self._embed(line["body"])
+            else:
+                result = (400, "invalid_parameter_error", "Only embedding batches are emulated.")
+            if isinstance(result, tuple):
+                status, code, message = result
+                record = {"id": f"batch_req_{uuid.uuid4().hex}", "custom_id": custom_id,
+                          "response": {"status_code": status, "request_id": request_id,
+                                       "body": error_body(code, message, request_id=request_id)},
+                          "error": {"code": code, "message": message}}
+                failures.append(json.dumps(record, ensure_ascii=False).encode())
+                continue
+            result["id"] = request_id
+            record = {"id": f"batch_req_{uuid.uuid4().hex}", "custom_id": custom_id,
+                      "response": {"status_code": 200, "request_id": request_id, "body": result},
+                      "error": None}
+            outputs.append(json.dumps(record, ensure_ascii=False).encode())
+        batch.counts = {"total": len(batch.lines), "completed": len(outputs), "failed": len(failures)}
+        if outputs:
+            batch.output_file_id = self._new_file(f"{batch.id}_output.jsonl", "batch_output",
+                                                  b"\n".join(outputs) + b"\n").id
+        if failures:
+            batch.error_file_id = self._new_file(f"{batch.id}_error.jsonl", "batch_output",
+                                                 b"\n".join(failures) + b"\n").id
+
+    @staticmethod
+    def _batch_object(batch: BatchRecord) -> dict[str, Any]:
+        times = {f"{name}_at": batch.times.get(f"{name}_at") for name in (
+            "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")}
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": batch.endpoint,
+            "model": batch.model,
+            "errors": {"object": "list", "data": batch.errors} if batch.errors else None,
+            "input_file_id": batch.input_file_id,
+            "completion_window": batch.completion_window,
+            "status": batch.status,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            "created_at": batch.created_at,
+            "expires_at": batch.created_at + (_window_hours(batch.completion_window) or 24) * 3600,
+            **times,
+            "request_counts": dict(batch.counts),
+            "metadata": None,
+        }
+
+    # ---- native asynchronous embedding tasks (/api/v1) -------------------------------------
+
+    async def _handle_upload_policy(self, ctx: _Context) -> None:
+        query = dict(pair.partition("=")[::2] for pair in ctx.request.query.split("&") if pair)
+        if query.get("action") != "getPolicy" or not query.get("model"):
+            await self._send_json(ctx.conn, 400, _native_error(
+                "InvalidParameter", "action=getPolicy and model are required.", ctx.request_id), ctx.request_id)
+            return
+        signature = uuid.uuid4().hex
+        upload_dir = f"dashscope-instant/{uuid.uuid4().hex}/{time.strftime('%Y-%m-%d')}/{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            self._upload_policies[signature] = upload_dir
+        data = {
+            "policy": base64.b64encode(json.dumps({"dir": upload_dir}).encode()).decode(),
+            "signature": signature,
+            "upload_dir": upload_dir,
+            "upload_host": self.root_url + _OSS_UPLOAD_PATH,
+            "expire_in_seconds": 300,
+            "max_file_size_mb": 100,
+            "capacity_limit_mb": 999_999_999,
+            "oss_access_key_id": "LTAI-test-access-key",
+            "x_oss_object_acl": "private",
+            "x_oss_forbid_overwrite": "true",
+        }
+        await self._send_json(ctx.conn, 200, {"request_id": ctx.request_id, "data": data}, ctx.request_id)
+
+    async def _handle_oss(self, conn: _Connection, request: _Request, request_id: str) -> None:
+        if request.method == "POST" and request.path == _OSS_UPLOAD_PATH:
+            fields = parse_multipart(request.headers.get("content-type", ""), request.raw_body)
+            value = {name: data.decode("utf-8", "replace") for name, (filename, data) in fields.items()
+                     if filename is None}
+            upload = fields.get("file")
+            with self._lock:
+                upload_dir = self._upload_policies.get(value.get("Signature", ""))
+            key = value.get("key", "")
+            if (upload_dir is None or not value.get("policy") or not value.get("OSSAccessKeyId")
+                    or not key.startswith(upload_dir + "/") or upload is None):
+                await self._send(conn, 403, b"<Error><Code>AccessDenied</Code></Error>", request_id,
+                                 content_type="application/xml")
+                return
+            with self._lock:
+                self._oss_objects[key] = upload[1]
+            status = 200 if value.get("success_action_status") == "200" else 204
+            await self._send(conn, status, b"", request_id, content_type=None)
+            return
+        match = _OSS_RESULT_PATH.match(request.path)
+        with self._lock:
+            data = self._oss_results.get(match.group("name")) if match and request.method == "GET" else None
+        if data is None:
+            await self._send(conn, 404, b"<Error><Code>NoSuchKey</Code></Error>", request_id,
+                             content_type="application/xml")
+            return
+        await self._send(conn, 200, data, request_id, content_type="application/octet-stream")
+
+    async def _handle_native_embedding(self, ctx: _Context) -> None:
+        headers = ctx.request.headers
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        model = str(body.get("model"))
+        url = str((body.get("input") or {}).get("url") or "")
+
+        async def refuse(status: int, code: str, message: str) -> None:
+            await self._send_json(ctx.conn, status, _native_error(code, message, ctx.request_id), ctx.request_id)
+
+        if model not in NATIVE_EMBEDDING_MODELS:
+            await refuse(400, "InvalidParameter", f"Model not exist or not supported in async mode: {model}")
+            return
+        if headers.get("x-dashscope-async", "").lower() != "enable":
+            await refuse(403, "AccessDenied", "current user api does not support synchronous calls")
+            return
+        if not url.startswith("oss://"):
+            await refuse(400, "InvalidParameter", "The input url is not accessible.")
+            return
+        if headers.get("x-dashscope-ossresourceresolve", "").lower() != "enable":
+            await refuse(400, "InvalidParameter", "The oss:// url cannot be resolved without "
+                                                  "X-DashScope-OssResourceResolve: enable.")
+            return
+        with self._lock:
+            data = self._oss_objects.get(url[len("oss://"):])
+        if data is None:
+            await refuse(400, "InvalidParameter", "The input url is not accessible.")
+            return
+        texts = data.decode("utf-8", "replace").splitlines()
+        if len(texts) > NATIVE_MAX_LINES:
+            await refuse(400, "InvalidParameter", f"The file has more than {NATIVE_MAX_LINES} lines.")
+            return
+        text_type = (body.get("parameters") or {}).get("text_type")
+        task = NativeTaskRecord(str(uuid.uuid4()), model, texts, text_type, time.time())
+        with self._lock:
+            self._native_tasks[task.id] = task
+        await self._send_json(ctx.conn, 200, {"request_id": ctx.request_id,
+                                              "output": {"task_id": task.id, "task_status": task.status}},
+                              ctx.request_id)
+
+    async def _handle_native_task(self, ctx: _Context) -> None:
+        with self._lock:
+            task = self._native_tasks.get(ctx.match.group("task"))
+            if task is not None and self.batch_advance_on_get:
+                self._advance_native(task)
+            payload = self._native_task_object(task, ctx.request_id) if task is not None else None
+        if payload is None:
+            # The real service answers unknown ids with status UNKNOWN rather than 404.
+            payload = {"request_id": ctx.request_id,
+                       "output": {"task_id": ctx.match.group("task"), "task_status": "UNKNOWN"}}
+        await self._send_json(ctx.conn, 200, payload, ctx.request_id)
+
+    async def _handle_native_cancel(self, ctx: _Context) -> None:
+        with self._lock:
+            task = self._native_tasks.get(ctx.match.group("task"))
+            cancelled = task is not None and task.status == "PENDING"
+            if cancelled and task is not None:
+                task.status = "CANCELED"
+        if not cancelled:
+            await self._send_json(ctx.conn, 400, _native_error(
+                "UnsupportedOperation",
+                "Failed to cancel the task, please confirm if the task is in PENDING status.",
+                ctx.request_id), ctx.request_id)
+            return
+        await self._send_json(ctx.conn, 200, {"request_id": ctx.request_id}, ctx.request_id)
+
+    def _advance_native(self, task: NativeTaskRecord) -> None:
+        if task.status not in NATIVE_STEPS or task.status == "SUCCEEDED":
+            return
+        task.status = NATIVE_STEPS[NATIVE_STEPS.index(task.status) + 1]
+        if task.status == "SUCCEEDED":
+            self._run_native(task)
+
+    def _run_native(self, task: NativeTaskRecord) -> None:
+        live_model, dimensions, max_tokens = NATIVE_EMBEDDING_MODELS[task.model]
+        lines: list[bytes] = []
+        for index, text in enumerate(task.texts):
+            tokens = approx_tokens(text)
+            if any(marker in text for marker in self.batch_fail_texts):
+                output: dict[str, Any] = {"code": 500, "message": "InternalError", "text_index": index}
+                tokens = 0
+            elif not text.strip() or tokens > max_tokens:
+                output = {"code": 400, "message": f"Range of input length should be [1, {max_tokens}]",
+                          "text_index": index}
+                tokens = 0
+            else:
+                # The async model shares the vectors of its live counterpart (the client relies on it).
+                output = {"code": 200, "message": "Success", "text_index": index,
+                          "embedding": embedding_vector(text, live_model, dimensions)}
+            task.tokens += tokens
+            lines.append(json.dumps({"output": output, "usage": {"total_tokens": tokens}}).encode())
+        data = b"\n".join(lines) + b"\n"
+        name = f"{task.id}.txt.gz" if self.native_result_gzip else f"{task.id}.txt"
+        self._oss_results[name] = gzip.compress(data) if self.native_result_gzip else data
+        task.result_name = name
+
+    def _native_task_object(self, task: NativeTaskRecord, request_id: str) -> dict[str, Any]:
+        output: dict[str, Any] = {
+            "task_id": task.id,
+            "task_status": task.status,
+            "submit_time": time.strftime("%Y-%m-%d %H:%M:%S.000", time.localtime(task.submitted_at)),
+        }
+        if task.status == "SUCCEEDED" and task.result_name:
+            output["url"] = f"{self.root_url}/oss-results/{task.result_name}?Expires=9999999999&Signature=test"
+        if task.code:
+            output["code"], output["message"] = task.code, task.message
+        payload: dict[str, Any] = {"request_id": request_id, "output": output}
+        if task.status == "SUCCEEDED":
+            payload["usage"] = {"total_tokens": task.tokens}
+        return payload
+
+
 # --------------------------------------------------------------------------------------------
 # Streaming plumbing
 # --------------------------------------------------------------------------------------------
@@ -1427,6 +1998,35 @@ def _thinking_problem(model: str, body: dict[str, Any]) -> tuple[int, str, str] 
                 "parameter.enable_thinking must be set to false for non-streaming calls",
             )
     return None
+
+
+def _native_error(code: str, message: str, request_id: str) -> dict[str, Any]:
+    """The native API's error body (no "error" wrapper, unlike compatible mode)."""
+    return {"request_id": request_id, "code": code, "message": message}
+
+
+def _window_hours(window: str) -> int | None:
+    match = re.fullmatch(r"(\d+)([hd])", window)
+    if match is None:
+        return None
+    return int(match.group(1)) * (24 if match.group(2) == "d" else 1)
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a multipart/form-data body: name -> (file name or None, content)."""
+    if "multipart/form-data" not in content_type.lower():
+        return {}
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return fields
 
 
 def _prompt_tokens(messages: list[Any]) -> int:

@@ -32,8 +32,10 @@ from desktop.core.notes.chunker import chunk_text
 from desktop.core.notes.models import (
     DEFAULT_EMBEDDING_MODEL,
     Embedder,
+    batch_price_per_1k_tokens,
     embedding_cap,
     estimate_tokens,
+    live_model,
     price_per_1k_tokens,
     request_dimensions,
     stored_dimensions,
@@ -125,8 +127,9 @@ class IndexEstimate:
     files: int  # files with stored chunks
     chunks: int  # chunks waiting for a vector
     tokens: int  # estimated tokens to embed them
-    cost_cny: float
+    cost_cny: float  # embedding them now (live requests)
     model: str
+    batch_cost_cny: float = 0.0  # embedding them offline (batch mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +302,14 @@ class Indexer:
     async def _in_io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
+    async def in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store call on the store's own thread (for companions such as batch)."""
+        return await self._in_db(fn, *args)
+
+    async def in_io(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking file work on the reading pool."""
+        return await self._in_io(fn, *args)
+
     # -- folders --
 
     async def sync_folders(self, folders: Sequence[str]) -> list[int]:
@@ -424,19 +435,23 @@ class Indexer:
             files, _, _ = self.store.counts()
             tokens = sum(estimate_tokens(p.input) for p in pending)
             cost = tokens / 1000 * price_per_1k_tokens(self.config.model)
-            return IndexEstimate(files, len(pending), tokens, cost, self.config.model)
+            batch_cost = tokens / 1000 * batch_price_per_1k_tokens(self.config.model)
+            return IndexEstimate(files, len(pending), tokens, cost, self.config.model, batch_cost)
 
         return await self._in_db(compute)
 
     # -- phase 2: embed --
 
-    async def embed_pending(self, on_progress: ProgressCallback | None = None) -> IndexReport:
-        """Embed every chunk that has no vector yet. Raises QwenError on a failure it cannot
-        work around (key, network, service); what was embedded until then is kept."""
+    async def embed_pending(
+        self, on_progress: ProgressCallback | None = None, chunk_ids: Sequence[int] | None = None
+    ) -> IndexReport:
+        """Embed every chunk that has no vector yet (or those of ``chunk_ids`` that have none),
+        except chunks an offline job carries. Raises QwenError on a failure it cannot work
+        around (key, network, service); what was embedded until then is kept."""
         if self.embedder is None:
             raise QwenError(ErrorKind.NO_KEY)
         await self.check_model()
-        run = _EmbedRun(self, _Throttle(on_progress))
+        run = _EmbedRun(self, _Throttle(on_progress), chunk_ids)
         return await run.run()
 
     async def run(
@@ -481,8 +496,10 @@ class _EmbedRun:
 
     PAGE = 2000  # pending chunks loaded from the store at a time
 
-    def __init__(self, indexer: Indexer, progress: _Throttle) -> None:
+    def __init__(self, indexer: Indexer, progress: _Throttle,
+                 chunk_ids: Sequence[int] | None = None) -> None:
         self.ix = indexer
+        self.chunk_ids = chunk_ids
         self.config = indexer.config
         self.embedder = indexer.embedder
         self.progress = progress
@@ -518,7 +535,7 @@ class _EmbedRun:
         )
 
     async def run(self) -> IndexReport:
-        pending = await self.ix._in_db(self.ix.store.pending_chunks)
+        pending = await self.ix._in_db(self.ix.store.pending_chunks, None, self.chunk_ids)
         self.total = len(pending)
         self.progress.emit(self._state(), force=True)
         queue: asyncio.Queue[list[PendingChunk] | None] = asyncio.Queue()
@@ -564,7 +581,8 @@ class _EmbedRun:
     async def _request(self, batch: list[PendingChunk]) -> Any:
         embedder = self.embedder
         assert embedder is not None
-        model = self.config.model
+        # An index built offline with text-embedding-async-v* goes on live with its counterpart.
+        model = live_model(self.config.model)
         dims = request_dimensions(model, self.config.dimensions)
         texts = [c.input for c in batch]
 

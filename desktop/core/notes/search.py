@@ -28,7 +28,7 @@ import numpy as np
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.index import unit_vectors
 from desktop.core.notes.keywords import Snippet, fts_match, make_snippet, parse_query
-from desktop.core.notes.models import Embedder, request_dimensions
+from desktop.core.notes.models import Embedder, live_model, request_dimensions
 from desktop.core.notes.store import IndexModel, NoteStore
 
 log = logging.getLogger(__name__)
@@ -225,10 +225,13 @@ class Searcher:
             self._query_cache.move_to_end(key)
             return cached
         assert self.embedder is not None
+        # An index built offline with text-embedding-async-v* embeds queries with its live
+        # counterpart (the async models only run as offline tasks).
+        query_model = live_model(model.model)
         result = await asyncio.wait_for(
             self.embedder.embed(
-                [query], model=model.model,
-                dimensions=request_dimensions(model.model, model.dimensions), text_type="query",
+                [query], model=query_model,
+                dimensions=request_dimensions(query_model, model.dimensions), text_type="query",
             ),
             self.embed_timeout,
         )

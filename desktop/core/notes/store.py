@@ -2,7 +2,8 @@
 
 Tables: folders; files (path, size, mtime, SHA-256, status, skip reason); chunks (text, heading,
 line range); vectors (normalised float32 blobs, with an ever-growing ``seq`` so a searcher can load
-only what is new); an FTS5 keyword index; and meta (embedding model, dimensions, schema version).
+only what is new); an FTS5 keyword index; meta (embedding model, dimensions, schema version); and
+the offline embedding jobs with the chunks each one carries (see :mod:`desktop.core.notes.jobs`).
 
 Every method is blocking and takes the store's lock: call them from an executor, one thread at a
 time per store. Readers that must not wait behind a long write (search) open their own store —
@@ -11,6 +12,7 @@ WAL lets them read while an index run writes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import threading
@@ -24,7 +26,7 @@ from desktop.core.notes.chunker import Chunk
 from desktop.core.notes.keywords import fts_document
 from desktop.core.notes.reader import SkipReason
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: batch_jobs, batch_job_chunks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,7 +84,45 @@ END;
 CREATE TRIGGER IF NOT EXISTS vectors_epoch AFTER DELETE ON vectors BEGIN
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_epoch';
 END;
+CREATE TABLE IF NOT EXISTS batch_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    interface TEXT NOT NULL,                -- 'openai' (Batch API) or 'native' (async task API)
+    model TEXT NOT NULL,
+    dimensions INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    remote_id TEXT,                         -- batch id / task id, once the service has it
+    input_ref TEXT,                         -- uploaded file id / oss:// URL
+    output_ref TEXT,                        -- output file id / result URL
+    error_ref TEXT,                         -- error file id
+    lines INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    lines_done INTEGER NOT NULL DEFAULT 0,
+    lines_failed INTEGER NOT NULL DEFAULT 0,
+    reserved INTEGER NOT NULL DEFAULT 1,    -- its chunks stay out of other runs until it ends
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 1,     -- 2 for a job that retries lines of a previous one
+    vectors_saved INTEGER NOT NULL DEFAULT 0,
+    results_dropped INTEGER NOT NULL DEFAULT 0,
+    message TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS batch_job_chunks (
+    job_id INTEGER NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+    line INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    chunk_id INTEGER NOT NULL,              -- no foreign key: a chunk may go while its job runs
+    PRIMARY KEY (job_id, line, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS batch_job_chunks_chunk ON batch_job_chunks(chunk_id);
 """
+
+# Chunks carried by a job that has not ended are not "pending": no other run embeds them.
+_NOT_RESERVED = (
+    "NOT EXISTS (SELECT 1 FROM batch_job_chunks m JOIN batch_jobs b ON b.id = m.job_id"
+    " WHERE m.chunk_id = c.id AND b.reserved = 1)"
+)
 
 HEADING_SEPARATOR = " › "
 
@@ -207,12 +247,10 @@ class NoteStore:
         if self._schema_version() == SCHEMA_VERSION:
             return  # no write lock needed: a reader never waits behind a running index
         with self._lock, self._transaction():
-            for statement in _split_sql(_SCHEMA):
+            for statement in _split_sql(_SCHEMA):  # every statement is idempotent: also migrates
                 self._db.execute(statement)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), "
-                "('vector_epoch', '0')", (str(SCHEMA_VERSION),)
-            )
+            self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('vector_epoch', '0')")
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
 
     def _schema_version(self) -> int | None:
         try:
@@ -246,6 +284,18 @@ class NoteStore:
 
     def _transaction(self) -> NoteStore._Tx:
         return NoteStore._Tx(self._db)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's lock (for companion tables such as the jobs)."""
+        with self._lock:
+            yield self._db
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction, under the store's lock."""
+        with self._lock, self._transaction() as db:
+            yield db
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -455,28 +505,42 @@ class NoteStore:
 
     # ---- chunks and vectors ----
 
-    def pending_chunks(self, limit: int | None = None) -> list[PendingChunk]:
-        """Chunks still waiting for a vector, oldest first."""
+    def pending_chunks(
+        self, limit: int | None = None, chunk_ids: Sequence[int] | None = None
+    ) -> list[PendingChunk]:
+        """Chunks still waiting for a vector, oldest first (all, or those of ``chunk_ids``),
+        leaving out those an unfinished offline embedding job carries."""
         sql = (
             "SELECT c.id, fi.path, c.heading, c.text FROM chunks c JOIN files fi ON fi.id = c.file_id"
             " WHERE c.embed_failed = 0 AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.chunk_id = c.id)"
-            " ORDER BY c.id"
+            f" AND {_NOT_RESERVED}"
         )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        rows: list[tuple[int, str, str, str]] = []
         with self._lock:
-            rows = self._db.execute(sql).fetchall()
+            if chunk_ids is None:
+                limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+                rows = self._db.execute(sql + " ORDER BY c.id" + limit_sql).fetchall()
+            else:
+                wanted = sorted(set(chunk_ids))
+                for i in range(0, len(wanted), 500):
+                    part = wanted[i:i + 500]
+                    marks = ",".join("?" * len(part))
+                    rows += self._db.execute(sql + f" AND c.id IN ({marks}) ORDER BY c.id", part).fetchall()
+                if limit is not None:
+                    rows = rows[:limit]
         return [
             PendingChunk(cid, embedding_input(Path(path).name, heading, text), len(text))
             for cid, path, heading, text in rows
         ]
 
-    def save_vectors(self, items: Sequence[tuple[int, bytes]]) -> int:
-        """Store vectors for chunks that still exist (a chunk may vanish while it is embedded)."""
+    def save_vectors(self, items: Sequence[tuple[int, bytes]], *, keep_existing: bool = False) -> int:
+        """Store vectors for chunks that still exist (a chunk may vanish while it is embedded);
+        with ``keep_existing``, a chunk that already has a vector keeps it."""
+        verb = "INSERT OR IGNORE" if keep_existing else "INSERT OR REPLACE"
         with self._lock, self._transaction():
             before = self._db.total_changes
             self._db.executemany(
-                "INSERT OR REPLACE INTO vectors(chunk_id, vec) "
+                f"{verb} INTO vectors(chunk_id, vec) "
                 "SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)",
                 items,
             )

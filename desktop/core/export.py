@@ -1,0 +1,361 @@
+"""Exporting a conversation to Markdown or to a Word document (.docx).
+
+Markdown keeps every message's text as written. The .docx is built with python-docx from the
+same Markdown parse the window uses: headings, paragraphs with bold/italic/code/links, bullet and
+numbered lists (numbering restarts per list), tables with a header row, block quotes, and code
+blocks in a shaded monospace "Code Block" style; Chinese text gets an East Asian font. The
+sources of answers from notes are listed under them, linked to the files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from desktop.core.ask import Source, no_notes_message
+from desktop.core.history import Conversation, Message, Status
+
+APP = "Qwen Desktop"
+CODE_FONT = "Consolas"
+EAST_ASIAN_FONT = "Microsoft YaHei"
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def exported_messages(messages: Sequence[Message]) -> list[Message]:
+    """The messages worth exporting: questions, and answers with text (failed requests are not)."""
+    return [m for m in messages
+            if m.role == "user" or m.content.strip() or m.status is Status.NO_NOTES]
+
+
+def _label(message: Message) -> str:
+    who = "You" if message.role == "user" else "Qwen"
+    model = f" · {message.model}" if message.role == "assistant" and message.model else ""
+    return f"{who}{model} · {_when(message.created)}"
+
+
+def _source_line(source: Source) -> str:
+    where = source.heading
+    if source.line_start:
+        lines = (f"line {source.line_start}" if source.line_start == source.line_end
+                 else f"lines {source.line_start}–{source.line_end}")
+        where = f"{where}, {lines}" if where else lines
+    return where
+
+
+def _question_before(messages: Sequence[Message], index: int) -> str:
+    for m in reversed(messages[:index]):
+        if m.role == "user":
+            return m.content
+    return ""
+
+
+def _body(messages: Sequence[Message], index: int) -> str:
+    message = messages[index]
+    if message.status is Status.NO_NOTES:
+        return f"*{no_notes_message(_question_before(messages, index))}*"
+    return message.content
+
+
+# ---- Markdown -------------------------------------------------------------------------------
+
+
+def conversation_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
+    shown = exported_messages(messages)
+    title = conversation.title or "Conversation"
+    out = [f"# {title}", "",
+           f"_Exported from {APP} on {_when(time.time())} · {len(shown)} messages_", ""]
+    for i, message in enumerate(shown):
+        if i:
+            out += ["---", ""]
+        out += [f"## {_label(message)}", "", _body(shown, i).rstrip(), ""]
+        if message.sources:
+            out += ["**Sources**", ""]
+            for source in message.sources:
+                uri = Path(source.path).as_uri() if Path(source.path).is_absolute() else source.path
+                detail = _source_line(source)
+                out.append(f"{source.number}. [{source.file_name}](<{uri}>)" + (f" — {detail}" if detail else ""))
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ---- Word -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def write_docx(conversation: Conversation, messages: Sequence[Message], path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    _setup_styles(document)
+    shown = exported_messages(messages)
+    document.add_heading(conversation.title or "Conversation", level=0)
+    meta = document.add_paragraph()
+    run = meta.add_run(f"Exported from {APP} on {_when(time.time())} · {len(shown)} messages")
+    run.italic = True
+    for i, message in enumerate(shown):
+        document.add_heading(_label(message), level=1)
+        if message.role == "user":
+            for block in message.content.split("\n\n"):
+                paragraph = document.add_paragraph()
+                for j, line in enumerate(block.split("\n")):
+                    if j:
+                        paragraph.add_run().add_break()
+                    paragraph.add_run(line)
+        else:
+            add_markdown(document, _body(shown, i), heading_offset=1)
+        if message.sources:
+            label = document.add_paragraph()
+            label.add_run("Sources").bold = True
+            for source in message.sources:
+                paragraph = document.add_paragraph()
+                paragraph.add_run(f"[{source.number}] ")
+                target = Path(source.path).as_uri() if Path(source.path).is_absolute() else source.path
+                _add_hyperlink(paragraph, source.file_name, target)
+                detail = _source_line(source)
+                if detail:
+                    paragraph.add_run(f" — {detail}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+
+
+def _setup_styles(document: Any) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    normal = document.styles["Normal"]
+    _set_east_asian_font(normal.element, EAST_ASIAN_FONT)
+    code = document.styles.add_style("Code Block", WD_STYLE_TYPE.PARAGRAPH)
+    code.base_style = normal
+    code.font.name = CODE_FONT
+    code.font.size = Pt(9.5)
+    code.paragraph_format.space_before = Pt(4)
+    code.paragraph_format.space_after = Pt(4)
+    _set_east_asian_font(code.element, EAST_ASIAN_FONT)
+    shading = code.element.get_or_add_pPr().makeelement(qn("w:shd"), {
+        qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): "F6F8FA"})
+    code.element.get_or_add_pPr().append(shading)
+
+
+def _set_east_asian_font(element: Any, font: str) -> None:
+    from docx.oxml.ns import qn
+
+    rpr = element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.insert(0, fonts)
+    fonts.set(qn("w:eastAsia"), font)
+
+
+def _add_hyperlink(paragraph: Any, text: str, url: str) -> None:
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rel = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rel)
+    run = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    style = OxmlElement("w:color")
+    style.set(qn("w:val"), "0563C1")
+    underline = OxmlElement("w:u")
+    underline.set(qn("w:val"), "single")
+    rpr.append(style)
+    rpr.append(underline)
+    run.append(rpr)
+    t = OxmlElement("w:t")
+    t.text = text
+    t.set(qn("xml:space"), "preserve")
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+def add_markdown(document: Any, text: str, *, heading_offset: int = 0) -> None:
+    """Append Markdown ``text`` to a python-docx document as native Word structure."""
+    tokens = _parser().parse(text)
+    lists: list[dict[str, Any]] = []  # open lists: kind, and the numbering id of ordered ones
+    quote = 0
+    first_in_item = False
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        kind = t.type
+        if kind == "heading_open":
+            level = min(9, int(t.tag[1]) + heading_offset)
+            _add_inline(document.add_heading("", level=level), tokens[i + 1])
+            i += 3
+            continue
+        if kind == "paragraph_open":
+            if lists:
+                style = _list_style(lists) if first_in_item else _continue_style(lists)
+                paragraph = document.add_paragraph(style=style)
+                if first_in_item and lists[-1]["kind"] == "number":
+                    _set_numbering(paragraph, lists[-1]["num_id"], 0)
+                first_in_item = False
+            else:
+                paragraph = document.add_paragraph(style="Quote" if quote else None)
+            _add_inline(paragraph, tokens[i + 1])
+            i += 3
+            continue
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            entry: dict[str, Any] = {"kind": "bullet" if kind == "bullet_list_open" else "number"}
+            if entry["kind"] == "number":
+                start = int(t.attrGet("start") or 1)
+                entry["num_id"] = _new_numbering(document, _list_style(lists + [entry]), start)
+            lists.append(entry)
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            first_in_item = True
+        elif kind in ("fence", "code_block"):
+            _add_code(document, t.content.rstrip("\n"))
+        elif kind == "table_open":
+            i = _add_table(document, tokens, i)
+            continue
+        elif kind == "blockquote_open":
+            quote += 1
+        elif kind == "blockquote_close":
+            quote -= 1
+        elif kind == "hr":
+            document.add_paragraph("―" * 12).alignment = 1  # centred rule
+        i += 1
+
+
+def _list_style(lists: list[dict[str, Any]]) -> str:
+    depth = min(3, len(lists))
+    base = "List Bullet" if lists[-1]["kind"] == "bullet" else "List Number"
+    return base if depth == 1 else f"{base} {depth}"
+
+
+def _continue_style(lists: list[dict[str, Any]]) -> str:
+    depth = min(3, len(lists))
+    return "List Continue" if depth == 1 else f"List Continue {depth}"
+
+
+def _new_numbering(document: Any, style_name: str, start: int) -> int | None:
+    """A numbering instance that restarts at ``start`` (Word continues "List Number" otherwise)."""
+    from docx.oxml.ns import qn
+
+    style = document.styles[style_name]
+    num_pr = style.element.pPr.find(qn("w:numPr")) if style.element.pPr is not None else None
+    if num_pr is None:
+        return None
+    style_num = int(num_pr.find(qn("w:numId")).get(qn("w:val")))
+    numbering = document.part.numbering_part.element
+    abstract = None
+    for num in numbering.findall(qn("w:num")):
+        if int(num.get(qn("w:numId"))) == style_num:
+            abstract = num.find(qn("w:abstractNumId")).get(qn("w:val"))
+    if abstract is None:
+        return None
+    num_id = max(int(n.get(qn("w:numId"))) for n in numbering.findall(qn("w:num"))) + 1
+    num = numbering.makeelement(qn("w:num"), {qn("w:numId"): str(num_id)})
+    abstract_ref = num.makeelement(qn("w:abstractNumId"), {qn("w:val"): abstract})
+    override = num.makeelement(qn("w:lvlOverride"), {qn("w:ilvl"): "0"})
+    override.append(override.makeelement(qn("w:startOverride"), {qn("w:val"): str(start)}))
+    num.append(abstract_ref)
+    num.append(override)
+    numbering.append(num)
+    return num_id
+
+
+def _set_numbering(paragraph: Any, num_id: int | None, level: int) -> None:
+    if num_id is None:
+        return
+    num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr.get_or_add_ilvl().val = level
+    num_pr.get_or_add_numId().val = num_id
+
+
+def _add_code(document: Any, code: str) -> None:
+    paragraph = document.add_paragraph(style="Code Block")
+    for j, line in enumerate(code.split("\n")):
+        if j:
+            paragraph.add_run().add_break()
+        paragraph.add_run(line)
+
+
+def _add_inline(paragraph: Any, inline: Token) -> None:
+    bold = italic = strike = False
+    link: str | None = None
+    link_text: list[str] = []
+    for child in inline.children or []:
+        kind = child.type
+        if kind == "strong_open":
+            bold = True
+        elif kind == "strong_close":
+            bold = False
+        elif kind == "em_open":
+            italic = True
+        elif kind == "em_close":
+            italic = False
+        elif kind == "s_open":
+            strike = True
+        elif kind == "s_close":
+            strike = False
+        elif kind == "link_open":
+            link = str(child.attrGet("href") or "")
+            link_text = []
+        elif kind == "link_close":
+            if link and link.startswith(("http://", "https://", "mailto:", "file:")):
+                _add_hyperlink(paragraph, "".join(link_text), link)
+            else:
+                paragraph.add_run("".join(link_text))
+            link = None
+        elif link is not None and kind in ("text", "code_inline"):
+            link_text.append(child.content)
+        elif kind == "text":
+            run = paragraph.add_run(child.content)
+            run.bold, run.italic, run.font.strike = bold or None, italic or None, strike or None
+        elif kind == "code_inline":
+            run = paragraph.add_run(child.content)
+            run.font.name = CODE_FONT
+            run.bold = bold or None
+        elif kind == "softbreak":
+            paragraph.add_run(" ")
+        elif kind == "hardbreak":
+            paragraph.add_run().add_break()
+        elif kind == "image":
+            paragraph.add_run(child.content or str(child.attrGet("alt") or ""))
+
+
+def _add_table(document: Any, tokens: list[Token], i: int) -> int:
+    """Add the table starting at tokens[i]; returns the index after its table_close."""
+    rows: list[list[tuple[Token, bool]]] = []
+    i += 1
+    while tokens[i].type != "table_close":
+        t = tokens[i]
+        if t.type == "tr_open":
+            rows.append([])
+        elif t.type in ("th_open", "td_open"):
+            rows[-1].append((tokens[i + 1], t.type == "th_open"))
+        i += 1
+    columns = max((len(r) for r in rows), default=0)
+    if rows and columns:
+        table = document.add_table(rows=len(rows), cols=columns)
+        table.style = "Table Grid"
+        for r, row in enumerate(rows):
+            for c, (inline, header) in enumerate(row):
+                paragraph = table.cell(r, c).paragraphs[0]
+                _add_inline(paragraph, inline)
+                if header:
+                    for run in paragraph.runs:
+                        run.bold = True
+        document.add_paragraph()
+    return i + 1

@@ -1,0 +1,70 @@
+"""The numbered sources under an answer from notes; clicking one opens the file."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop.core.ask import Source
+
+
+def open_file(path: str) -> bool:
+    """Open a note with the system's default app (the same call for [n] and for the list)."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+class SourcesView(QFrame):
+    """Sources: "[1] file.md" links with the heading and a snippet under each."""
+
+    source_activated = Signal(int)  # the source's number
+
+    def __init__(self, sources: list[Source], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sources")
+        self.sources = sources
+        self.buttons: list[QPushButton] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.setSpacing(2)
+        title = QLabel(self.tr("Sources"), self)
+        title.setObjectName("sourcesTitle")
+        layout.addWidget(title)
+        for source in sources:
+            layout.addWidget(self._row(source))
+
+    def _row(self, source: Source) -> QWidget:
+        row = QWidget(self)
+        box = QVBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 2)
+        box.setSpacing(0)
+        line = QHBoxLayout()
+        line.setSpacing(6)
+        button = QPushButton(f"[{source.number}] {source.file_name}", row)
+        button.setObjectName("sourceLink")
+        button.setFlat(True)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setToolTip(self.tr("Open %1").replace("%1", os.path.normpath(source.path)))
+        button.clicked.connect(lambda _=False, n=source.number: self.source_activated.emit(n))
+        self.buttons.append(button)
+        line.addWidget(button)
+        where = source.heading
+        if source.line_start:
+            lines = (self.tr("line %1").replace("%1", str(source.line_start))
+                     if source.line_start == source.line_end
+                     else self.tr("lines %1").replace("%1", f"{source.line_start}–{source.line_end}"))
+            where = " · ".join(filter(None, [where, lines]))
+        heading = QLabel(where, row)
+        heading.setObjectName("sourceHeading")
+        heading.setTextFormat(Qt.TextFormat.PlainText)
+        line.addWidget(heading, 1)
+        box.addLayout(line)
+        if source.snippet:
+            snippet = QLabel(source.snippet, row)
+            snippet.setObjectName("sourceSnippet")
+            snippet.setWordWrap(True)
+            snippet.setTextFormat(Qt.TextFormat.PlainText)
+            box.addWidget(snippet)
+        return row
