@@ -167,6 +167,16 @@ class QwenClient:
             timeout=timeout,
         )
 
+    @property
+    def sdk(self) -> openai.AsyncOpenAI:
+        """The underlying SDK client, for endpoints this wrapper does not cover (files, batches)."""
+        return self._openai
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The HTTP client, with this connection's proxy and TLS settings (native DashScope calls)."""
+        return self._http
+
     async def aclose(self) -> None:
         await self._openai.close()
 

@@ -115,7 +115,7 @@ class OpenAIBatchBackend:
     def __init__(self, client: QwenClient, completion_window: str = "24h") -> None:
         self._client = client
         # QwenClient keeps its SDK instance private; the batch calls are this module's business.
-        self._sdk: openai.AsyncOpenAI = client._openai
+        self._sdk: openai.AsyncOpenAI = client.sdk
         self.completion_window = completion_window
 
     def _error(self, exc: BaseException) -> QwenError:
@@ -204,7 +204,7 @@ class NativeTaskBackend:
 
     def __init__(self, client: QwenClient) -> None:
         self._client = client
-        self._http: httpx2.AsyncClient = client._http  # shares proxy and TLS settings
+        self._http: httpx2.AsyncClient = client.http  # shares proxy and TLS settings
         self._base = native_base_url(client.config.base_url)
 
     def _headers(self, **extra: str) -> dict[str, str]:
