@@ -20,7 +20,7 @@ from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, RetryWa
 from desktop.core.client import ContentDelta, QwenClient, ReasoningDelta
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.history import HistoryStore, Status
-from desktop.core.secrets import KeySource, KeyStore, KeyringUnavailable, mask_key
+from desktop.core.secrets import KeySource, KeyStore, KeyringUnavailable, backend_is_usable, mask_key
 
 SUBCOMMANDS = {"chat", "key", "notes", "history", "--self-test"}
 
@@ -176,6 +176,8 @@ def _key(args: argparse.Namespace) -> int:
         print(f"Key {mask_key(key)} saved in the system keyring.")
         return EXIT_OK
     if args.key_command == "delete":
+        if not backend_is_usable():
+            return fail("no system keyring is available, so no key is stored there", EXIT_AUTH)
         try:
             store.delete()
         except KeyringUnavailable:
