@@ -279,7 +279,9 @@ class ThinkingSection(QWidget):
         if self._streaming:
             label = self.tr("Thinking…")
         elif self._seconds is not None:
-            label = self.tr("Thought for %n second(s)", "", max(1, round(self._seconds)))
+            seconds = max(1, round(self._seconds))
+            label = (self.tr("Thought for 1 second") if seconds == 1
+                     else self.tr("Thought for %n seconds", "", seconds))
         else:
             label = self.tr("Thinking")
         self.toggle.setText(label)
@@ -565,11 +567,15 @@ class MessageWidget(QFrame):
             notes.append(fill(self.tr("The model accepts at most %1 tokens, so the request was sent "
                                       "again, shorter."), f"{input_limit:,}"))
         if omitted_messages:
-            notes.append(self.tr("%n earlier message(s) were left out to fit the model's context.", "",
-                                 omitted_messages))
+            notes.append(self.tr("1 earlier message was left out to fit the model's context.")
+                         if omitted_messages == 1
+                         else self.tr("%n earlier messages were left out to fit the model's context.", "",
+                                      omitted_messages))
         if omitted_sources:
-            notes.append(self.tr("%n relevant note excerpt(s) did not fit into the model's context and "
-                                 "were left out.", "", omitted_sources))
+            notes.append(self.tr("1 relevant note excerpt did not fit into the model's context and "
+                                 "was left out.") if omitted_sources == 1
+                         else self.tr("%n relevant note excerpts did not fit into the model's context and "
+                                      "were left out.", "", omitted_sources))
         self.notice.setText(" ".join(notes))
         self.notice.setVisible(bool(notes))
         self._context_shown = True

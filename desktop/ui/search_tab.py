@@ -991,10 +991,10 @@ class SearchTab(QWidget):
         self.results_shown.emit(len(results.hits))
 
     def _add_result(self, hit: SearchHit) -> None:
-        lines = (str(hit.line_start) if hit.line_start == hit.line_end
-                 else f"{hit.line_start}–{hit.line_end}")
+        lines = (self.tr("line %1").replace("%1", str(hit.line_start)) if hit.line_start == hit.line_end
+                 else self.tr("lines %1").replace("%1", f"{hit.line_start}–{hit.line_end}"))
         details = [hit.heading] if hit.heading else []
-        details += [self.tr("lines %1").replace("%1", lines), f"{round(hit.score * 100)}%", hit.folder]
+        details += [lines, f"{round(hit.score * 100)}%", hit.folder]
         text = (f"<b>{html.escape(hit.file_name)}</b><br>"
                 f"<small>{html.escape(' · '.join(details))}</small><br>{snippet_html(hit.snippet)}")
         item = QListWidgetItem()

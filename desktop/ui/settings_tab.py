@@ -373,7 +373,9 @@ class SettingsTab(QWidget):
 
     def show_report(self, report: ConnectionReport) -> None:
         if report.ok:
-            self.test_result.setText(self.tr("Connected. %n chat model(s) available.", "", len(report.models)))
+            count = len(report.models)
+            self.test_result.setText(self.tr("Connected. 1 chat model available.") if count == 1
+                                     else self.tr("Connected. %n chat models available.", "", count))
             self._fill_models(list(report.models))
             return
         error = report.error

@@ -150,7 +150,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location line="+130"/>
+        <location line="+134"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -191,7 +191,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+311"/>
+        <location filename="../../desktop/ui/message_view.py" line="+313"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -458,16 +458,26 @@ Log folder: %1</source>
         <source>The model accepts at most %1 tokens, so the request was sent again, shorter.</source>
         <translation>该模型最多接受 %1 个 Token，因此已缩短请求并重新发送。</translation>
     </message>
-    <message numerus="yes">
+    <message>
         <location line="+3"/>
-        <source>%n earlier message(s) were left out to fit the model&apos;s context.</source>
+        <source>1 earlier message was left out to fit the model&apos;s context.</source>
+        <translation>为适应模型的上下文长度，省略了较早的 1 条消息。</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n earlier messages were left out to fit the model&apos;s context.</source>
         <translation>
             <numerusform>为适应模型的上下文长度，省略了较早的 %n 条消息。</numerusform>
         </translation>
     </message>
-    <message numerus="yes">
+    <message>
         <location line="+3"/>
-        <source>%n relevant note excerpt(s) did not fit into the model&apos;s context and were left out.</source>
+        <source>1 relevant note excerpt did not fit into the model&apos;s context and was left out.</source>
+        <translation>有 1 段相关笔记超出了模型的上下文长度，未被发送。</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n relevant note excerpts did not fit into the model&apos;s context and were left out.</source>
         <translation>
             <numerusform>有 %n 段相关笔记超出了模型的上下文长度，未被发送。</numerusform>
         </translation>
@@ -1043,7 +1053,12 @@ Log folder: %1</source>
         <translation>未找到结果。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+9"/>
+        <source>line %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>lines %1</source>
         <translation>第 %1 行</translation>
     </message>
@@ -1221,9 +1236,14 @@ Log folder: %1</source>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>
+    <message>
+        <location line="+12"/>
+        <source>Connected. 1 chat model available.</source>
+        <translation>连接成功，有 1 个对话模型可用。</translation>
+    </message>
     <message numerus="yes">
-        <location line="+11"/>
-        <source>Connected. %n chat model(s) available.</source>
+        <location line="+1"/>
+        <source>Connected. %n chat models available.</source>
         <translation>
             <numerusform>连接成功，有 %n 个对话模型可用。</numerusform>
         </translation>
@@ -1237,7 +1257,7 @@ Log folder: %1</source>
 <context>
     <name>SkippedDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="-882"/>
+        <location filename="../../desktop/ui/search_tab.py" line="-880"/>
         <source>Skipped in %1</source>
         <translation>%1 中跳过的文件</translation>
     </message>
@@ -1283,13 +1303,18 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="-383"/>
+        <location filename="../../desktop/ui/message_view.py" line="-389"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>
+    <message>
+        <location line="+3"/>
+        <source>Thought for 1 second</source>
+        <translation>已思考 1 秒</translation>
+    </message>
     <message numerus="yes">
-        <location line="+2"/>
-        <source>Thought for %n second(s)</source>
+        <location line="+1"/>
+        <source>Thought for %n seconds</source>
         <translation>
             <numerusform>已思考 %n 秒</numerusform>
         </translation>

@@ -273,7 +273,7 @@ def test_length_error_trims_the_history_and_says_so(harness: Harness, qtbot, srv
     answer = widgets(window)[-1]
     assert answer.notice.isVisible()
     notice = answer.notice.text()
-    assert "at most 700 tokens" in notice and "earlier message(s) were left out" in notice
+    assert "at most 700 tokens" in notice and "earlier messages were left out" in notice
     assert len(srv.chat_requests()) >= 2
     assert len(srv.chat_requests()[-1]["messages"]) < len(srv.chat_requests()[0]["messages"])
 
@@ -351,3 +351,14 @@ def test_long_conversation_opens_fast_and_loads_older_messages_in_place(harness:
     assert "Part 0" in text and "Part 11" in text
     assert all(isinstance(b, AutoHeightBrowser) for b in loaded[1].body.browsers())
     assert QApplication.instance() is not None
+
+
+def test_thinking_time_reads_as_plain_english(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.ui.message_view import ThinkingSection
+
+    section = ThinkingSection()
+    qtbot.addWidget(section)
+    section.finish(1.2)
+    assert section.toggle.text() == "Thought for 1 second"
+    section.finish(3.4)
+    assert section.toggle.text() == "Thought for 3 seconds"

@@ -228,3 +228,28 @@ def test_changes_on_disk_are_indexed_without_a_click(
         await session.aclose()
 
     run(loop, scenario())
+
+
+def test_a_result_on_one_line_says_line_not_lines(
+    qtbot: Any, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from desktop.core.notes.keywords import Snippet
+    from desktop.core.notes.search import SearchHit
+
+    async def scenario() -> None:
+        session = make_session(tmp_path, None)
+        tab = SearchTab(session, TaskRunner(), watch=False)
+        qtbot.addWidget(tab)
+        for start, end in ((7, 7), (3, 5)):
+            tab._add_result(SearchHit(chunk_id=start, path=str(tmp_path / "a.md"), folder=str(tmp_path),
+                                      heading="", line_start=start, line_end=end,
+                                      snippet=Snippet("text", ()), score=0.5, vector_score=None,
+                                      keyword_rank=1))
+        rows = [tab.result_list.itemWidget(tab.result_list.item(i)) for i in range(tab.result_list.count())]
+        texts = [row.text() for row in rows if row is not None]
+        assert "line 7 ·" in texts[0] and "lines" not in texts[0]
+        assert "lines 3–5 ·" in texts[1]
+        await tab.aclose()
+        await session.aclose()
+
+    run(loop, scenario())
