@@ -96,6 +96,14 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN input_limit INTEGER;
     CREATE INDEX IF NOT EXISTS messages_by_created ON messages(created);
     """,
+    # Money spent stays spent: a reply removed by Regenerate, Edit and resend or a deleted
+    # conversation keeps counting in the month's total.
+    """
+    CREATE TABLE IF NOT EXISTS removed_usage (model TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL);
+    CREATE TRIGGER IF NOT EXISTS keep_usage_of_removed_replies BEFORE DELETE ON messages
+        WHEN old.usage IS NOT NULL
+        BEGIN INSERT INTO removed_usage(model, usage, created) VALUES (old.model, old.usage, old.created); END;
+    """,
 )
 SCHEMA_VERSION = 1 + len(_MIGRATIONS)
 
@@ -238,10 +246,11 @@ class HistoryStore:
         return cur.rowcount
 
     def usage_between(self, start: float, end: float | None = None) -> list[tuple[str, Usage]]:
-        """(model, usage) of every reply created in [start, end), for cost totals."""
+        """(model, usage) of every reply created in [start, end), removed ones included."""
         rows = self._db.execute(
-            "SELECT model, usage FROM messages WHERE usage IS NOT NULL AND created>=? AND created<?",
-            (start, end if end is not None else float("inf"))).fetchall()
+            "SELECT model, usage FROM messages WHERE usage IS NOT NULL AND created>=? AND created<? "
+            "UNION ALL SELECT model, usage FROM removed_usage WHERE created>=? AND created<?",
+            (start, end if end is not None else float("inf")) * 2).fetchall()
         return [(r["model"], u) for r in rows if (u := _usage(r["usage"])) is not None]
 
     def messages(self, conversation_id: int) -> list[Message]:

@@ -25,7 +25,7 @@ from desktop.core.ask import (
 from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, TurnEnded, TurnEvent
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.context import plan_request
-from desktop.core.history import HistoryStore, Status
+from desktop.core.history import SCHEMA_VERSION, HistoryStore, Status
 from desktop.core.limits import ModelLimits
 from desktop.core.notes.search import Searcher
 from desktop.core.pricing import PriceTable, format_cny
@@ -381,6 +381,13 @@ async def test_cost_totals_add_up_per_reply_conversation_and_month(
 
     assert format_cny(0.0123) == "¥0.012" and format_cny(0.00042) == "¥0.0004" and format_cny(12.5) == "¥12.50"
 
+    # Money spent stays spent: replies removed by Regenerate or a deleted conversation still count.
+    history.delete_message(replies[-1].id)
+    history.delete_conversation(other)
+    after = service.month_totals()
+    assert (after.replies, after.tokens, after.cost) == (month.replies, month.tokens, month.cost)
+    assert service.conversation_totals(cid).replies == 2  # the conversation shows what it holds
+
 
 def test_price_table_is_written_with_defaults_and_edits_apply(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
@@ -420,7 +427,7 @@ def test_history_database_of_version_1_is_migrated(tmp_path: Path) -> None:
     try:
         (message,) = store.messages(1)
         assert message.content == "hi" and message.sources is None and message.omitted_messages == 0
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         store.close()
     HistoryStore(path).close()  # opening again changes nothing
