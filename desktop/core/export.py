@@ -10,7 +10,7 @@ sources of answers from notes are listed under them, linked to the files.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,27 @@ from markdown_it.token import Token
 
 from desktop.core.ask import Source, no_notes_message
 from desktop.core.history import Conversation, Message, Status
+from desktop.core.i18n import QT_TRANSLATE_NOOP
+
+# Labels of an export, in English; the window passes a translator so they follow the UI language.
+Translate = Callable[[str], str]
+YOU = QT_TRANSLATE_NOOP("Export", "You")
+QWEN = QT_TRANSLATE_NOOP("Export", "Qwen")
+CONVERSATION = QT_TRANSLATE_NOOP("Export", "Conversation")
+EXPORTED = QT_TRANSLATE_NOOP("Export", "Exported from %1 on %2 · %3 messages")
+SOURCES = QT_TRANSLATE_NOOP("Export", "Sources")
+LINE = QT_TRANSLATE_NOOP("Export", "line %1")
+LINES = QT_TRANSLATE_NOOP("Export", "lines %1–%2")
+
+
+def _english(text: str) -> str:
+    return text
+
+
+def _fill(template: str, *values: object) -> str:
+    for index in range(len(values), 0, -1):
+        template = template.replace(f"%{index}", str(values[index - 1]))
+    return template
 
 APP = "Qwen Desktop"
 CODE_FONT = "Consolas"
@@ -36,17 +57,17 @@ def exported_messages(messages: Sequence[Message]) -> list[Message]:
             if m.role == "user" or m.content.strip() or m.status is Status.NO_NOTES]
 
 
-def _label(message: Message) -> str:
-    who = "You" if message.role == "user" else "Qwen"
+def _label(message: Message, tr: Translate) -> str:
+    who = tr(YOU) if message.role == "user" else tr(QWEN)
     model = f" · {message.model}" if message.role == "assistant" and message.model else ""
     return f"{who}{model} · {_when(message.created)}"
 
 
-def _source_line(source: Source) -> str:
+def _source_line(source: Source, tr: Translate) -> str:
     where = source.heading
     if source.line_start:
-        lines = (f"line {source.line_start}" if source.line_start == source.line_end
-                 else f"lines {source.line_start}–{source.line_end}")
+        lines = (_fill(tr(LINE), source.line_start) if source.line_start == source.line_end
+                 else _fill(tr(LINES), source.line_start, source.line_end))
         where = f"{where}, {lines}" if where else lines
     return where
 
@@ -68,20 +89,20 @@ def _body(messages: Sequence[Message], index: int) -> str:
 # ---- Markdown -------------------------------------------------------------------------------
 
 
-def conversation_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
+def conversation_markdown(conversation: Conversation, messages: Sequence[Message],
+                          tr: Translate = _english) -> str:
     shown = exported_messages(messages)
-    title = conversation.title or "Conversation"
-    out = [f"# {title}", "",
-           f"_Exported from {APP} on {_when(time.time())} · {len(shown)} messages_", ""]
+    title = conversation.title or tr(CONVERSATION)
+    out = [f"# {title}", "", f"_{_fill(tr(EXPORTED), APP, _when(time.time()), len(shown))}_", ""]
     for i, message in enumerate(shown):
         if i:
             out += ["---", ""]
-        out += [f"## {_label(message)}", "", _body(shown, i).rstrip(), ""]
+        out += [f"## {_label(message, tr)}", "", _body(shown, i).rstrip(), ""]
         if message.sources:
-            out += ["**Sources**", ""]
+            out += [f"**{tr(SOURCES)}**", ""]
             for source in message.sources:
                 uri = Path(source.path).as_uri() if Path(source.path).is_absolute() else source.path
-                detail = _source_line(source)
+                detail = _source_line(source, tr)
                 out.append(f"{source.number}. [{source.file_name}](<{uri}>)" + (f" — {detail}" if detail else ""))
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
@@ -95,18 +116,19 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def write_docx(conversation: Conversation, messages: Sequence[Message], path: Path) -> None:
+def write_docx(conversation: Conversation, messages: Sequence[Message], path: Path,
+               tr: Translate = _english) -> None:
     import docx
 
     document = docx.Document()
     _setup_styles(document)
     shown = exported_messages(messages)
-    document.add_heading(conversation.title or "Conversation", level=0)
+    document.add_heading(conversation.title or tr(CONVERSATION), level=0)
     meta = document.add_paragraph()
-    run = meta.add_run(f"Exported from {APP} on {_when(time.time())} · {len(shown)} messages")
+    run = meta.add_run(_fill(tr(EXPORTED), APP, _when(time.time()), len(shown)))
     run.italic = True
     for i, message in enumerate(shown):
-        document.add_heading(_label(message), level=1)
+        document.add_heading(_label(message, tr), level=1)
         if message.role == "user":
             for block in message.content.split("\n\n"):
                 paragraph = document.add_paragraph()
@@ -118,13 +140,13 @@ def write_docx(conversation: Conversation, messages: Sequence[Message], path: Pa
             add_markdown(document, _body(shown, i), heading_offset=1)
         if message.sources:
             label = document.add_paragraph()
-            label.add_run("Sources").bold = True
+            label.add_run(tr(SOURCES)).bold = True
             for source in message.sources:
                 paragraph = document.add_paragraph()
                 paragraph.add_run(f"[{source.number}] ")
                 target = Path(source.path).as_uri() if Path(source.path).is_absolute() else source.path
                 _add_hyperlink(paragraph, source.file_name, target)
-                detail = _source_line(source)
+                detail = _source_line(source, tr)
                 if detail:
                     paragraph.add_run(f" — {detail}")
     path.parent.mkdir(parents=True, exist_ok=True)

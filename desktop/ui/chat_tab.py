@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -343,10 +343,13 @@ class ChatTab(QWidget):
             return
         messages = self.history.messages(conversation_id)
         try:
+            def tr(text: str) -> str:
+                return QCoreApplication.translate("Export", text)
+
             if fmt == "docx":
-                write_docx(conversation, messages, path)
+                write_docx(conversation, messages, path, tr)
             else:
-                path.write_text(conversation_markdown(conversation, messages), encoding="utf-8")
+                path.write_text(conversation_markdown(conversation, messages, tr), encoding="utf-8")
         except OSError as exc:
             box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Export conversation"),
                               fill(self.tr("Could not write %1: %2"), str(path), exc.strerror or str(exc)),

@@ -140,7 +140,7 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+19"/>
+        <location line="+22"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
@@ -307,6 +307,44 @@ Log folder: %1</source>
         <location line="+2"/>
         <source>Something went wrong. See the details below.</source>
         <translation>出现错误。请查看下方的详细信息。</translation>
+    </message>
+</context>
+<context>
+    <name>Export</name>
+    <message>
+        <location filename="../../desktop/core/export.py" line="+27"/>
+        <source>You</source>
+        <translation>我</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Qwen</source>
+        <translation>通义千问</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Exported from %1 on %2 · %3 messages</source>
+        <translation>导出自 %1，%2 · 共 %3 条消息</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>line %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>lines %1–%2</source>
+        <translation>第 %1–%2 行</translation>
     </message>
 </context>
 <context>

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytestqt.qtbot import QtBot
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from pytestqt.qtbot import QtBot
 
 from desktop.app import build_services
 from desktop.core.errors import MESSAGES, ErrorKind
@@ -106,7 +106,7 @@ def test_qt_standard_buttons_are_chinese(chinese: list[QTranslator], qtbot: QtBo
     assert box.button(QDialogButtonBox.StandardButton.Cancel).text() == "取消"
 
 
-def test_main_window_speaks_chinese(chinese: list[QTranslator], qtbot: QtBot, loop) -> None:  # type: ignore[no-untyped-def]
+def test_main_window_speaks_chinese(chinese: list[QTranslator], qtbot: QtBot, loop, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     services = build_services()
     window = None
     try:
@@ -118,6 +118,16 @@ def test_main_window_speaks_chinese(chinese: list[QTranslator], qtbot: QtBot, lo
         assert window.chat_tab.send_button.text() == "发送"
         assert window.chat_tab.thinking_box.text() == "深度思考"
         assert window.settings_tab.region_combo.itemText(0) == "华北2（北京）"
+
+        # An export from the Chinese window is labelled in Chinese too.
+        conversation = services.history.create_conversation("预算")
+        services.history.add_message(conversation.id, "user", "明年的预算是多少？")
+        services.history.add_message(conversation.id, "assistant", "大约 **100 万元**。")
+        target = data_dir / "export.md"
+        window.chat_tab.export_conversation(conversation.id, target, "md")
+        exported = target.read_text(encoding="utf-8")
+        assert "## 我 · " in exported and "## 通义千问 · " in exported and "共 2 条消息" in exported
+        assert "You" not in exported and "Exported from" not in exported
     finally:
         if window is not None:
             run(loop, window.shutdown())
