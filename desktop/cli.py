@@ -186,7 +186,8 @@ def _key(args: argparse.Namespace) -> int:
         return EXIT_OK
     key = store.get()
     if key is None:
-        print("none")
+        print("none: no API key is set. Store one with 'qwen-desktop key set' "
+              "or set DASHSCOPE_API_KEY.")
         return EXIT_AUTH
     where = {KeySource.ENVIRONMENT: "environment (DASHSCOPE_API_KEY)", KeySource.KEYRING: "keyring",
              KeySource.SESSION: "session"}[key.source]
