@@ -20,7 +20,7 @@ from markdown_it.token import Token
 
 from desktop.core.ask import Source, no_notes_message
 from desktop.core.history import Conversation, Message, Status
-from desktop.core.i18n import QT_TRANSLATE_NOOP
+from desktop.core.i18n import QT_TRANSLATE_NOOP, fill
 
 # Labels of an export, in English; the window passes a translator so they follow the UI language.
 Translate = Callable[[str], str]
@@ -37,10 +37,6 @@ def _english(text: str) -> str:
     return text
 
 
-def _fill(template: str, *values: object) -> str:
-    for index in range(len(values), 0, -1):
-        template = template.replace(f"%{index}", str(values[index - 1]))
-    return template
 
 APP = "Qwen Desktop"
 CODE_FONT = "Consolas"
@@ -66,8 +62,8 @@ def _label(message: Message, tr: Translate) -> str:
 def _source_line(source: Source, tr: Translate) -> str:
     where = source.heading
     if source.line_start:
-        lines = (_fill(tr(LINE), source.line_start) if source.line_start == source.line_end
-                 else _fill(tr(LINES), source.line_start, source.line_end))
+        lines = (fill(tr(LINE), source.line_start) if source.line_start == source.line_end
+                 else fill(tr(LINES), source.line_start, source.line_end))
         where = f"{where}, {lines}" if where else lines
     return where
 
@@ -93,7 +89,7 @@ def conversation_markdown(conversation: Conversation, messages: Sequence[Message
                           tr: Translate = _english) -> str:
     shown = exported_messages(messages)
     title = conversation.title or tr(CONVERSATION)
-    out = [f"# {title}", "", f"_{_fill(tr(EXPORTED), APP, _when(time.time()), len(shown))}_", ""]
+    out = [f"# {title}", "", f"_{fill(tr(EXPORTED), APP, _when(time.time()), len(shown))}_", ""]
     for i, message in enumerate(shown):
         if i:
             out += ["---", ""]
@@ -125,7 +121,7 @@ def write_docx(conversation: Conversation, messages: Sequence[Message], path: Pa
     shown = exported_messages(messages)
     document.add_heading(conversation.title or tr(CONVERSATION), level=0)
     meta = document.add_paragraph()
-    run = meta.add_run(_fill(tr(EXPORTED), APP, _when(time.time()), len(shown)))
+    run = meta.add_run(fill(tr(EXPORTED), APP, _when(time.time()), len(shown)))
     run.italic = True
     for i, message in enumerate(shown):
         document.add_heading(_label(message, tr), level=1)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -47,14 +46,15 @@ from desktop.core.client import ContentDelta, ReasoningDelta, Usage
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
+from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
 from desktop.core.notes.search import Searcher
 from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
 from desktop.ui.conversation_view import ConversationView
 from desktop.ui.message_view import MessageWidget
+from desktop.ui.panes import side_and_main
 from desktop.ui.tasks import TaskRunner
-from desktop.ui.text import fill
 
 log = logging.getLogger(__name__)
 CHAT_TASK = "chat"
@@ -171,14 +171,7 @@ class ChatTab(QWidget):
         main_layout.addWidget(self.composer)
         main_layout.addLayout(controls)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(side)
-        self.splitter.addWidget(main)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([220, 760])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.splitter)
+        self.splitter = side_and_main(self, side, main, (220, 760))
         self.setFocusProxy(self.composer)
 
         self.new_shortcut = QShortcut(QKeySequence.StandardKey.New, self)

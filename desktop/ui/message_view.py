@@ -35,10 +35,10 @@ from desktop.core.ask import Source
 from desktop.core.client import Usage
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.core.history import Message, Status
+from desktop.core.i18n import fill
 from desktop.core.pricing import format_cny
 from desktop.ui.clipboard import copy_for_word, copy_text
 from desktop.ui.sources_view import SourcesView, open_file
-from desktop.ui.text import fill
 
 FLUSH_MS = 50  # at most ~20 renders a second while streaming
 SEGMENT_CHARS = 1000  # freeze finished blocks into a segment once this much is pending

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -62,6 +61,7 @@ from desktop.core.notes.search import Searcher, SearchHit, SearchResults
 from desktop.core.notes.store import FolderStatus, IndexModel, NoteStore, SkippedEntry
 from desktop.core.notes.watcher import NotesWatcher
 from desktop.core.runtime import Session
+from desktop.ui.panes import side_and_main
 from desktop.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -287,14 +287,7 @@ class SearchTab(QWidget):
         main_layout.addWidget(self.result_list, 1)
         main_layout.addLayout(result_buttons)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(side)
-        self.splitter.addWidget(main)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 680])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.splitter)
+        self.splitter = side_and_main(self, side, main, (300, 680))
         self.setFocusProxy(self.search_box)
         self.copy_shortcut = QShortcut(QKeySequence.StandardKey.Copy, self.result_list)
         self.copy_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)

@@ -31,13 +31,13 @@ from desktop.core import settings as settings_mod
 from desktop.core.client import ConnectionConfig
 from desktop.core.connection import ConnectionReport, check_connection, default_region_urls
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.i18n import fill
 from desktop.core.models import DEFAULT_CHAT_MODELS
 from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
 from desktop.core.runtime import Session, connection_config
-from desktop.core.secrets import ApiKey, KeySource, KeyringUnavailable, mask_key
+from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, mask_key
 from desktop.ui.message_view import translate_error
 from desktop.ui.tasks import TaskRunner
-from desktop.ui.text import fill
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+46"/>
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
@@ -772,24 +772,24 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+12"/>
-        <location line="+758"/>
+        <location line="+751"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-757"/>
-        <location line="+758"/>
+        <location line="-750"/>
+        <location line="+751"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-757"/>
-        <location line="+758"/>
+        <location line="-750"/>
+        <location line="+751"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-757"/>
+        <location line="-750"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -799,7 +799,7 @@ Log folder: %1</source>
         <translation>在新对话中把搜索内容作为问题提出，根据这些笔记回答并附上来源</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+33"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -1295,7 +1295,7 @@ Log folder: %1</source>
 <context>
     <name>SkippedDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="-880"/>
+        <location filename="../../desktop/ui/search_tab.py" line="-873"/>
         <source>Skipped in %1</source>
         <translation>%1 中跳过的文件</translation>
     </message>
