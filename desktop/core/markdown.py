@@ -117,10 +117,35 @@ class _QtRenderer(RendererHTML):
     def blockquote_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         return f'<blockquote style="color:{self.palette.quote_fg};">'
 
+    def image(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        # Never an <img>: Qt would load its source (a local path such as /dev/zero or a FIFO eats
+        # memory or blocks the UI thread) and a remote one would leak that the reply was read. The
+        # alt text stays, as a link when the source is on the web.
+        token = tokens[idx]
+        alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env)) or "image"
+        src = token.attrGet("src") or ""
+        if is_web_url(str(src)):
+            return f'[<a href="{escapeHtml(str(src))}">{alt}</a>]'
+        return f"[{alt}]"
+
+    def link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+        # Only web and mail links stay clickable: a file:, a relative path or any other scheme in a
+        # reply could make the system open a local program.
+        href = str(tokens[idx].attrGet("href") or "")
+        if is_web_url(href) or href.lower().startswith("mailto:"):
+            return f'<a href="{escapeHtml(href)}">'
+        return "<a>"
+
     def text(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         escaped = escapeHtml(tokens[idx].content)
         count = env.get("citations", 0) if env else 0
         return link_citations(escaped, count) if count else escaped
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) address, the only kind a reply may open."""
+    lowered = url.strip().lower()
+    return lowered.startswith(("http://", "https://")) and len(lowered) > len("https://")
 
 
 _CITATION = re.compile(r"([\[【])(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)([\]】])")

@@ -128,6 +128,7 @@ class ChatTab(QWidget):
         self.filter_box.setPlaceholderText(self.tr("Search conversations…"))
         self.filter_box.setClearButtonEnabled(True)
         self.totals_label = QLabel(self)
+        self.totals_label.setTextFormat(Qt.TextFormat.PlainText)
         self.totals_label.setObjectName("costTotals")
         self.totals_label.setWordWrap(True)
         self.totals_label.setToolTip(self.tr("Estimated from the token counts and the price table "

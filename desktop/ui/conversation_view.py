@@ -68,6 +68,7 @@ class ConversationView(QScrollArea):
         bar.valueChanged.connect(self._on_scroll_value_changed)
         bar.rangeChanged.connect(self._on_scroll_range_changed)
         self.empty_hint = QLabel(self._container)
+        self.empty_hint.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setObjectName("emptyHint")

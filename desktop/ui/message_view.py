@@ -10,6 +10,7 @@ run the Markdown renderer on the UI thread.
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from dataclasses import dataclass
@@ -98,8 +99,14 @@ class AutoHeightBrowser(QTextBrowser):
             number = url.path()
             if number.isdigit():
                 self.citation_clicked.emit(int(number))
-        elif url.scheme() in ("http", "https", "mailto", "file"):
+        elif url.scheme() in ("http", "https", "mailto") and url.isValid():
+            # Never file: or any other scheme: a link in a reply must not start a local program.
             QDesktopServices.openUrl(url)
+
+    def loadResource(self, type: int, name: QUrl) -> object:  # type: ignore[override]  # noqa: A002
+        """Load nothing: text from the model, the server or a note never makes us read a local file
+        (an image of /dev/zero or of a FIFO would eat memory or block) or fetch a remote one."""
+        return None
 
     def _fit(self, *_: object) -> None:
         height = math.ceil(self.document().size().height()) + 2
@@ -306,6 +313,7 @@ class ErrorCard(QFrame):
         self.message.setWordWrap(True)
         self.message.setObjectName("errorMessage")
         self.details = QLabel(details, self)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # the server's words: never rich text
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setVisible(False)
@@ -428,7 +436,7 @@ class MessageWidget(QFrame):
         layout.setSpacing(4)
         who = self.tr("You") if self.role == "user" else self.tr("Qwen")
         model = f" · {self.message.model}" if self.role != "user" and self.message.model else ""
-        self.header = QLabel(f"<b>{who}</b>{model}", self)
+        self.header = QLabel(f"<b>{html.escape(who)}</b>{html.escape(model)}", self)
         self.header.setObjectName("messageHeader")
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -457,6 +465,7 @@ class MessageWidget(QFrame):
             header.addWidget(self.regenerate_button)
         layout.addLayout(header)
         self.notice = QLabel(self)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setObjectName("messageNotice")
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
@@ -465,11 +474,13 @@ class MessageWidget(QFrame):
         self.body.citation_clicked.connect(self.open_source)
         layout.addWidget(self.body)
         self.status = QLabel(self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setObjectName("messageStatus")
         self.status.setVisible(False)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self.usage = QLabel(self)
+        self.usage.setTextFormat(Qt.TextFormat.PlainText)
         self.usage.setObjectName("messageUsage")
         self.usage.setVisible(False)
         layout.addWidget(self.usage)

@@ -61,6 +61,7 @@ from desktop.core.notes.search import Searcher, SearchHit, SearchResults
 from desktop.core.notes.store import FolderStatus, IndexModel, NoteStore, SkippedEntry
 from desktop.core.notes.watcher import NotesWatcher
 from desktop.core.runtime import Session
+from desktop.ui.plain import plain_tooltip
 from desktop.ui.panes import side_and_main
 from desktop.ui.tasks import TaskRunner
 
@@ -229,6 +230,7 @@ class SearchTab(QWidget):
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setVisible(False)
         self.progress_label = QLabel(self)
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.progress_label.setObjectName("notesProgress")
         self.progress_label.setWordWrap(True)
 
@@ -242,6 +244,7 @@ class SearchTab(QWidget):
         side_layout.addWidget(self.progress_bar)
         side_layout.addWidget(self.progress_label)
         self.index_model_label = QLabel(self)
+        self.index_model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.index_model_label.setObjectName("notesIndexModel")
         self.index_model_label.setWordWrap(True)
         self.index_model_label.setVisible(False)
@@ -254,6 +257,7 @@ class SearchTab(QWidget):
         self.search_box.setPlaceholderText(self.tr("Search your notes by meaning or exact words…"))
         self.search_box.setClearButtonEnabled(True)
         self.notice_label = QLabel(self)
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
         self.notice_label.setObjectName("notesNotice")
         self.notice_label.setWordWrap(True)
         self.notice_label.setVisible(False)
@@ -315,6 +319,7 @@ class SearchTab(QWidget):
         self.cancel_job_button.setToolTip(self.tr("Cancel the selected batch job, on the service too"))
         self.cancel_job_button.setEnabled(False)
         self.jobs_label = QLabel(self.jobs_box)
+        self.jobs_label.setTextFormat(Qt.TextFormat.PlainText)
         self.jobs_label.setObjectName("notesJobsNotice")
         self.jobs_label.setWordWrap(True)
         layout = QVBoxLayout(self.jobs_box)
@@ -484,7 +489,7 @@ class SearchTab(QWidget):
                     f"{html.escape(self._status_text(statuses.get(folder)))}</small>")
             item = QListWidgetItem()
             item.setData(PATH_ROLE, folder)
-            item.setToolTip(folder)
+            item.setToolTip(plain_tooltip(folder))
             self._add_rich_item(self.folder_list, item, text)
             if folder == current:
                 self.folder_list.setCurrentItem(item)
@@ -623,7 +628,7 @@ class SearchTab(QWidget):
                 message = self.tr("Add your API key in Settings to search by meaning.")
             self.progress_label.setText(message + " " + self.tr(
                 "What was indexed is kept; Index now continues from there."))
-            self.progress_label.setToolTip(error.details())
+            self.progress_label.setToolTip(plain_tooltip(error.details()))
         finally:
             await indexer.close()
             if not self._closed:
@@ -730,7 +735,7 @@ class SearchTab(QWidget):
             self._ask_reindex(exc)
         except QwenError as error:
             self.progress_label.setText(QCoreApplication.translate("Errors", error.message))
-            self.progress_label.setToolTip(error.details())
+            self.progress_label.setToolTip(plain_tooltip(error.details()))
         finally:
             if indexer is not None:
                 await indexer.close()
@@ -844,7 +849,7 @@ class SearchTab(QWidget):
     def _jobs_problem(self, text: str, details: str = "") -> None:
         """Why the jobs cannot be checked (cleared once they can)."""
         self.jobs_label.setText(text)
-        self.jobs_label.setToolTip(details)
+        self.jobs_label.setToolTip(plain_tooltip(details))
         self.jobs_label.setProperty("problem", bool(text))
 
     def _age_text(self, seconds: float) -> str:
@@ -992,7 +997,7 @@ class SearchTab(QWidget):
                 f"<small>{html.escape(' · '.join(details))}</small><br>{snippet_html(hit.snippet)}")
         item = QListWidgetItem()
         item.setData(PATH_ROLE, hit.path)
-        item.setToolTip(hit.path)
+        item.setToolTip(plain_tooltip(hit.path))
         self._add_rich_item(self.result_list, item, text)
 
     def current_path(self) -> str | None:
