@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -96,7 +97,23 @@ def test_show_thinking_puts_reasoning_on_stderr_only(srv: DashScopeServer, chat_
 
 def test_the_conversation_is_kept_in_the_data_dir(chat_env: dict[str, str], data_dir: Path) -> None:
     assert qwen(["chat", "remember me"], chat_env).returncode == 0
-    assert (data_dir / "history.sqlite3").is_file()
+    db = sqlite3.connect(data_dir / "history.sqlite3")
+    try:
+        rows = db.execute("SELECT role, content FROM messages ORDER BY id").fetchall()
+    finally:
+        db.close()
+    assert rows == [("user", "remember me"), ("assistant", "Echo: remember me")]
+
+
+def test_an_unexpected_error_is_one_line_with_the_log_and_exit_4(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "history.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = qwen(["history", "list"], base_env(data_dir))
+    assert result.returncode == 4, result.stderr
+    assert_one_plain_line(result.stderr)
+    assert "qwen-desktop-cli.log" in result.stderr
+    log_text = (data_dir / "logs" / "qwen-desktop-cli.log").read_text(encoding="utf-8")
+    assert "Traceback" in log_text and "DatabaseError" in log_text
 
 
 def test_wrong_key_exits_3_with_one_plain_line(srv: DashScopeServer, chat_env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ the last reply, edits an earlier question, and adds up tokens and cost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from desktop.core.client import (
     ReasoningDelta,
     StreamStarted,
     Usage,
+    translate_error,
 )
 from desktop.core.context import RequestPlan, plan_request
 from desktop.core.errors import ErrorKind, QwenError
@@ -32,6 +34,8 @@ from desktop.core.history import HistoryStore, Message, Status
 from desktop.core.limits import ModelLimits
 from desktop.core.pricing import PriceTable, Totals, month_end, month_start, totals
 from desktop.core.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 40
 
@@ -311,7 +315,10 @@ class ChatService:
         except asyncio.CancelledError:
             self.history.update_message(snapshot(Status.STOPPED))
             raise
-        except QwenError as error:
+        except Exception as exc:  # noqa: BLE001 - whatever fails, the turn ends visibly and is kept
+            error = exc if isinstance(exc, QwenError) else translate_error(exc)
+            if not isinstance(exc, QwenError):
+                log.error("chat turn failed unexpectedly", exc_info=exc)
             kept_text = bool(content or reasoning)
             status = Status.CUT_OFF if kept_text else Status.ERROR
             final = snapshot(status)

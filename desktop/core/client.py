@@ -97,9 +97,17 @@ def system_proxy_for(url: str) -> str | None:
     return proxies.get(scheme) or proxies.get("all")
 
 
+def normalize_proxy_url(text: str) -> str:
+    """A proxy address as IT writes it (``proxy.corp:8080``) with the scheme httpx needs (http)."""
+    text = text.strip()
+    if text and "://" not in text:
+        return "http://" + text
+    return text
+
+
 def _proxy_for(config: ConnectionConfig) -> str | None:
     if config.proxy_mode == "manual":
-        return config.proxy_url.strip() or None
+        return normalize_proxy_url(config.proxy_url) or None
     if config.proxy_mode == "none":
         return None
     return system_proxy_for(config.base_url)
@@ -148,6 +156,20 @@ class QwenClient:
         self.config = config
         self.proxy = _proxy_for(config)
         timeout = httpx2.Timeout(config.timeout, connect=15.0, read=max(config.timeout, 120.0))
+        try:
+            http = self._http_client(config, timeout)
+        except ValueError as exc:  # httpx refuses the proxy address ("Unknown scheme for proxy URL")
+            raise QwenError(ErrorKind.PROXY, redact(str(exc))) from exc
+        self._http = http
+        self._openai = openai.AsyncOpenAI(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            max_retries=0,
+            http_client=http,
+            timeout=timeout,
+        )
+
+    def _http_client(self, config: ConnectionConfig, timeout: httpx2.Timeout) -> httpx2.AsyncClient:
         if config.proxy_mode == "system" and not any(os.environ.get(v) for v in _PROXY_ENV):
             # No proxy env vars: httpx only reads the environment, so hand it the OS setting
             # (Windows registry / macOS System Configuration) that urllib found, if any.
@@ -158,14 +180,7 @@ class QwenClient:
         else:
             http = httpx2.AsyncClient(proxy=self.proxy, timeout=timeout, trust_env=False,
                                       verify=ssl_context())
-        self._http = http
-        self._openai = openai.AsyncOpenAI(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            max_retries=0,
-            http_client=http,
-            timeout=timeout,
-        )
+        return http
 
     @property
     def sdk(self) -> openai.AsyncOpenAI:

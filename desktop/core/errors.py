@@ -90,7 +90,36 @@ MESSAGES: dict[ErrorKind, str] = {
         "Errors", "Something went wrong. See the details below."),
 }
 
+# What the kind of an error decides, in one place for every face: whether waiting and sending again
+# can help, the command line's exit code, and whether the window offers "Open Settings".
 RETRYABLE = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN})
+
+SETTINGS_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.NO_KEY, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PROXY,
+                            ErrorKind.ACCESS_DENIED})
+
+EXIT_AUTH, EXIT_SERVICE, EXIT_OTHER = 3, 4, 1
+_AUTH_KINDS = frozenset({ErrorKind.NO_KEY, ErrorKind.AUTH, ErrorKind.ARREARAGE, ErrorKind.ACCESS_DENIED,
+                         ErrorKind.FREE_QUOTA, ErrorKind.KEYRING})
+_SERVICE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN,
+                            ErrorKind.NETWORK, ErrorKind.PROXY, ErrorKind.TIMEOUT, ErrorKind.CUT_OFF,
+                            ErrorKind.UNKNOWN})
+
+
+def exit_code(kind: ErrorKind) -> int:
+    """The command line's exit code for an error of this kind."""
+    if kind in _AUTH_KINDS:
+        return EXIT_AUTH
+    if kind in _SERVICE_KINDS:
+        return EXIT_SERVICE
+    return EXIT_OTHER
+
+
+def offers_settings(kind: ErrorKind | str) -> bool:
+    """Whether fixing this error starts in Settings (the window shows "Open Settings")."""
+    try:
+        return ErrorKind(kind) in SETTINGS_KINDS
+    except ValueError:
+        return False
 
 _KEY_SHAPED = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 

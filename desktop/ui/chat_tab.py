@@ -42,7 +42,7 @@ from desktop.core.chat import (
     SearchingNotes,
     TurnEnded,
 )
-from desktop.core.client import ContentDelta, ReasoningDelta, Usage
+from desktop.core.client import ContentDelta, ReasoningDelta, Usage, translate_error
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
@@ -489,11 +489,7 @@ class ChatTab(QWidget):
         self._set_busy(True)
         widget: MessageWidget | None = None
         try:
-            try:
-                client = self.session.client()
-            except QwenError as error:
-                self._show_detached_error(conversation_id, error)
-                return
+            client = self.session.client()
             retriever = await self._retriever() if options.use_notes else None
             worked_since = time.perf_counter()
             async for event in self.service.run_turn(client, conversation_id, options, retriever=retriever):
@@ -528,6 +524,19 @@ class ChatTab(QWidget):
             if widget is not None:
                 widget.mark_stopped()
             raise
+        except Exception as exc:  # noqa: BLE001 - never a silent end: an error card with Retry
+            log.error("chat turn failed", exc_info=exc)
+            error = exc if isinstance(exc, QwenError) else translate_error(exc)
+            if widget is not None and widget.streaming:
+                message = widget.message
+                message.content = widget.body.text()
+                message.status = Status.CUT_OFF if message.content else Status.ERROR
+                message.error_kind = error.kind.value
+                message.error_detail = error.details()
+                self.history.update_message(message)
+                widget.finish(message, error)
+            elif widget is None:
+                self._show_detached_error(conversation_id, error)
         finally:
             self._streaming_widget = None
             self._set_busy(False)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
 from desktop.core.chat import ChatService
+from desktop.core.client import translate_error
+from desktop.core.errors import QwenError
 from desktop.core.runtime import Session
 from desktop.ui.chat_tab import ChatTab
 from desktop.ui.search_tab import SearchTab
@@ -68,6 +70,13 @@ class MainWindow(QMainWindow):
         self.search_tab.ask_requested.connect(self._on_search_tab_ask_requested)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.tasks.on_failure = self._on_task_failed
+
+    def _on_task_failed(self, _name: str, exc: BaseException) -> None:
+        """A task outside a chat turn failed: say so in plain words (the log has the traceback)."""
+        error = exc if isinstance(exc, QwenError) else translate_error(exc)
+        text = QCoreApplication.translate("Errors", error.message)
+        self.statusBar().showMessage(text, 15_000)
 
     async def start(self) -> None:
         """Read the key off the UI thread, then open on Chat, or on Settings when there is no key."""

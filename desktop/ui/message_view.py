@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from desktop.core import markdown
 from desktop.core.ask import Source
 from desktop.core.client import Usage
-from desktop.core.errors import MESSAGES, ErrorKind, QwenError
+from desktop.core.errors import offers_settings, MESSAGES, ErrorKind, QwenError
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.pricing import format_cny
@@ -324,8 +324,7 @@ class ErrorCard(QFrame):
         self.details_button.setVisible(bool(details))
         self.retry_button = QPushButton(self.tr("Retry"), self)
         self.settings_button = QPushButton(self.tr("Open Settings"), self)
-        self.settings_button.setVisible(kind in {ErrorKind.AUTH, ErrorKind.NO_KEY, ErrorKind.MODEL_NOT_FOUND,
-                                                 ErrorKind.PROXY, ErrorKind.ACCESS_DENIED})
+        self.settings_button.setVisible(offers_settings(kind))
         buttons = QHBoxLayout()
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.settings_button)

@@ -1,14 +1,15 @@
 """Owning the coroutines the window runs on the qasync loop.
 
 Named tasks: starting "chat" again cancels the previous "chat". Strong references keep tasks
-alive; a done-callback logs failures (a windowed app has no console to print them to).
+alive; a done-callback logs failures (a windowed app has no console to print them to) and hands
+them to ``on_failure``, so the window can say that something went wrong instead of staying silent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ class TaskRunner:
     def __init__(self) -> None:
         self._named: dict[str, asyncio.Task[Any]] = {}
         self._all: set[asyncio.Task[Any]] = set()
+        self.on_failure: Callable[[str, BaseException], None] | None = None
 
     def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         self.cancel(name)
@@ -48,6 +50,16 @@ class TaskRunner:
         exc = task.exception()
         if exc is not None:
             log.error("task %r failed", name, exc_info=exc)
+            if self.on_failure is not None:
+                self.on_failure(name, exc)
+
+    async def wait_idle(self) -> None:
+        """Return once no task runs (tasks a finishing task starts are waited for too)."""
+        while True:
+            tasks = [t for t in self._all if not t.done()]
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def shutdown(self) -> None:
         tasks = [t for t in self._all if not t.done()]

@@ -13,7 +13,7 @@ import importlib, pkgutil, sys
 import desktop.core.notes as notes
 for module in pkgutil.iter_modules(notes.__path__):
     importlib.import_module(f"desktop.core.notes.{module.name}")
-import desktop.notes_cli
+import desktop.cli.notes
 print(sorted(m for m in sys.modules if m.split(".")[0] in {"PySide6", "qasync", "shiboken6"}))
 """
 

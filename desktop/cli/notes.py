@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from desktop.cli.output import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, fail_with
 from desktop.core import paths
 from desktop.core import settings as settings_mod
 from desktop.core.errors import QwenError
@@ -35,18 +36,8 @@ from desktop.core.notes.reader import SKIP_MESSAGES
 from desktop.core.notes.search import Searcher
 from desktop.core.notes.store import NoteStore
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_AUTH, EXIT_SERVICE = 0, 1, 2, 3, 4
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"qwen-desktop: {message}", file=sys.stderr)
-    return code
-
-
-def _error_exit(error: QwenError) -> int:
-    from desktop.cli import error_line, exit_code_for
-
-    return _fail(error_line(error), exit_code_for(error))
+_fail = fail
+_error_exit = fail_with
 
 
 def _connection() -> Any:

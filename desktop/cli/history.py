@@ -14,17 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.output import EXIT_FAIL, EXIT_OK, fail
 from desktop.core import paths
 from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Conversation, HistoryStore
 from desktop.core.pricing import PriceTable, format_cny, totals
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"qwen-desktop: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -1,0 +1,117 @@
+"""``qwen-desktop chat``: stream an answer to stdout (from the notes with --notes)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from desktop.cli.output import EXIT_OK, EXIT_USAGE, error_line, exit_code_for, fail
+from desktop.core import paths
+from desktop.core import settings as settings_mod
+from desktop.core.ask import Source, no_notes_message
+from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, RetryWaiting, TurnEnded
+from desktop.core.client import ContentDelta, QwenClient, ReasoningDelta
+from desktop.core.errors import QwenError
+from desktop.core.history import HistoryStore, Status
+from desktop.core.secrets import KeyStore
+
+
+def _read_prompt(args: argparse.Namespace) -> str | None:
+    if args.prompt and args.prompt != ["-"]:
+        return " ".join(args.prompt)
+    if sys.stdin.isatty() and not args.prompt:
+        return None
+    return sys.stdin.read()
+
+
+async def run_chat(args: argparse.Namespace) -> int:
+    from desktop.core.runtime import connection_config
+
+    settings = settings_mod.load()
+    prompt = _read_prompt(args)
+    if prompt is None or not prompt.strip():
+        return fail("nothing to ask: give a PROMPT or pipe text on stdin", EXIT_USAGE)
+    options = ChatOptions(
+        model=args.model or settings.model,
+        system_prompt=settings.system_prompt if args.system is None else args.system,
+        temperature=settings.temperature,
+        thinking=settings.thinking if args.thinking is None else args.thinking,
+        use_notes=args.notes,
+    )
+    if args.notes and not settings.notes_folders:
+        return fail("no notes folders: add one with 'qwen-desktop notes add DIR', then run "
+                    "'qwen-desktop notes index'", EXIT_USAGE)
+    try:
+        config = connection_config(settings, KeyStore().get())
+    except QwenError as error:
+        return fail(error_line(error), exit_code_for(error))
+    history = HistoryStore(paths.history_db())
+    service = ChatService(history)
+    conversation = history.create_conversation()
+    service.add_user_message(conversation.id, prompt)
+    out, err = sys.stdout, sys.stderr
+    ended_with_text = True
+    sources: tuple[Source, ...] = ()
+    searcher = None
+    try:
+        async with QwenClient(config) as client:
+            retriever = None
+            if args.notes:
+                from desktop.core.ask import SearcherRetriever
+                from desktop.core.notes.search import Searcher
+
+                searcher = await Searcher.open(paths.notes_db(), client)
+                retriever = SearcherRetriever(searcher)
+            async for event in service.run_turn(client, conversation.id, options, retriever=retriever):
+                if isinstance(event, ContextPrepared):
+                    sources = event.sources or ()
+                    _report_context(event, err)
+                elif isinstance(event, ContentDelta):
+                    out.write(event.text)
+                    out.flush()
+                    ended_with_text = event.text.endswith("\n")
+                elif isinstance(event, ReasoningDelta) and args.show_thinking:
+                    err.write(event.text)
+                    err.flush()
+                elif isinstance(event, RetryWaiting):
+                    print(f"qwen-desktop: {event.error.message} Retrying in {event.seconds:.0f} s "
+                          f"(attempt {event.attempt})…", file=err)
+                elif isinstance(event, TurnEnded):
+                    if event.message.status is Status.NO_NOTES:
+                        print(no_notes_message(prompt), file=out)
+                        return EXIT_OK
+                    if not ended_with_text:
+                        out.write("\n")
+                        out.flush()
+                    if event.error is not None:
+                        return fail(error_line(event.error), exit_code_for(event.error))
+                    if sources:
+                        print_sources(sources, out)
+    finally:
+        if searcher is not None:
+            await searcher.close()
+        history.close()
+    return EXIT_OK
+
+
+def _report_context(event: ContextPrepared, err: Any) -> None:
+    if event.input_limit:
+        print(f"qwen-desktop: the model accepts at most {event.input_limit:,} tokens; "
+              "sending a shorter request.", file=err)
+    if event.omitted_messages:
+        print(f"qwen-desktop: {event.omitted_messages} earlier messages were left out to fit the "
+              "model's context.", file=err)
+    if event.omitted_sources:
+        print(f"qwen-desktop: {event.omitted_sources} relevant note excerpts did not fit into the "
+              "model's context and were left out.", file=err)
+
+
+def print_sources(sources: Sequence[Source], out: Any) -> None:
+    """The numbered sources after an answer from notes: path and heading."""
+    out.write("\nSources:\n")
+    for source in sources:
+        heading = f" — {source.heading}" if source.heading else ""
+        out.write(f"[{source.number}] {source.path}{heading}\n")
+    out.flush()

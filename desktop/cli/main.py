@@ -1,0 +1,78 @@
+"""The command-line face of the same core: the parser and the dispatch. No Qt is imported here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from desktop import __version__
+from desktop.cli.chat import run_chat
+from desktop.cli.history import add_history_parser
+from desktop.cli.key import run_key
+from desktop.cli.notes import add_notes_parser
+from desktop.cli.output import EXIT_USAGE, fail_with, unexpected
+from desktop.core.errors import QwenError
+
+SUBCOMMANDS = {"chat", "key", "notes", "history", "--self-test"}
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwen-desktop",
+        description="Chat with Qwen and search your notes. Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="ask Qwen and stream the answer to stdout")
+    chat.add_argument("prompt", nargs="*", help="the question; '-' or nothing reads stdin")
+    chat.add_argument("--model", "-m", help="model id, e.g. qwen-plus")
+    chat.add_argument("--system", "-s", help="system prompt (default: the one in Settings)")
+    thinking = chat.add_mutually_exclusive_group()
+    thinking.add_argument("--thinking", dest="thinking", action="store_true", default=None,
+                          help="deep thinking on (models that support it)")
+    thinking.add_argument("--no-thinking", dest="thinking", action="store_false",
+                          help="deep thinking off")
+    chat.add_argument("--show-thinking", action="store_true",
+                      help="print the model's reasoning to stderr")
+    chat.add_argument("--notes", action="store_true",
+                      help="answer from your indexed notes, then list the sources it cites")
+    chat.set_defaults(func=lambda a: asyncio.run(run_chat(a)))
+
+    key = sub.add_parser("key", help="manage the API key in the system keyring")
+    key_sub = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    key_sub.add_parser("set", help="read the key from stdin and store it in the keyring")
+    key_sub.add_parser("status", help="where the key comes from (environment / keyring / none)")
+    key_sub.add_parser("delete", help="remove the key from the keyring")
+    key.set_defaults(func=run_key)
+
+    add_notes_parser(sub)
+    add_history_parser(sub)
+    return parser
+
+
+def run_cli(argv: Sequence[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv and argv[0] == "--self-test":
+        from desktop.selftest import run_self_test
+
+        return run_self_test(list(argv[1:]))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except QwenError as error:
+        return fail_with(error)
+    except Exception as exc:  # noqa: BLE001 - never a traceback or a hang: one line, the log, exit 4
+        return unexpected(exc)

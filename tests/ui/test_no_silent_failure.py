@@ -1,0 +1,49 @@
+"""Whatever goes wrong in a chat turn ends visibly: an error card with Retry, Send back, text kept."""
+
+from __future__ import annotations
+
+from desktop.core.errors import ErrorKind
+from desktop.core.history import HistoryStore, Status
+from desktop.core.paths import history_db
+from tests.support.dashscope_server import DashScopeServer
+from tests.support.qt_async import run, until
+from tests.ui.test_chat_window import Harness, configure, harness, type_and_send  # noqa: F401
+
+
+def test_a_proxy_without_scheme_is_used_as_http(harness: Harness, qtbot, srv: DashScopeServer, loop) -> None:  # type: ignore[no-untyped-def]
+    # The way IT writes it: host:port. Port 9 (discard) on loopback refuses: a proxy error, not a hang.
+    configure(srv, proxy_mode="manual", proxy_url="127.0.0.1:9")
+    window = harness.open()
+    type_and_send(qtbot, window, "hello through the proxy")
+    run(loop, until(lambda: not window.chat_tab.is_busy()
+                    and window.chat_tab.view.message_widgets()[-1].error_card is not None, timeout=20))
+    card = window.chat_tab.view.message_widgets()[-1].error_card
+    assert card is not None and card.kind == ErrorKind.PROXY.value
+    assert card.retry_button.isVisible() and card.settings_button.isVisible()
+    assert window.chat_tab.send_button.isEnabled()  # Send came back
+    assert srv.chat_requests() == []  # nothing reached the service around the proxy
+
+
+def test_an_unclassified_exception_ends_in_an_error_card(harness: Harness, qtbot, srv: DashScopeServer, loop, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    configure(srv)
+    window = harness.open()
+
+    def broken_client() -> object:
+        raise RuntimeError("nobody classified this")
+
+    monkeypatch.setattr(window.chat_tab.session, "client", broken_client)
+    type_and_send(qtbot, window, "keep my words")
+    run(loop, until(lambda: not window.chat_tab.is_busy() and len(window.chat_tab.view.message_widgets()) == 2))
+    widgets = window.chat_tab.view.message_widgets()
+    assert widgets[0].body.text() == "keep my words"
+    card = widgets[1].error_card
+    assert card is not None and card.kind == ErrorKind.UNKNOWN.value and card.retry_button.isVisible()
+    assert "RuntimeError" in card.details.text()
+    assert window.chat_tab.send_button.isEnabled()
+    history = HistoryStore(history_db())
+    try:
+        messages = history.messages(window.chat_tab.conversation_id)
+        assert [m.role for m in messages] == ["user", "assistant"]
+        assert messages[1].status is Status.ERROR and messages[1].error_kind == ErrorKind.UNKNOWN.value
+    finally:
+        history.close()
