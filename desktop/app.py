@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt otherwise
 
 from desktop import APP_NAME, ORG_NAME, __version__  # noqa: E402
+from desktop.core.settings_store import SettingsStore
 from desktop.core import paths  # noqa: E402
 from desktop.core import settings as settings_mod  # noqa: E402
 from desktop.core.chat import ChatService  # noqa: E402
@@ -76,7 +77,8 @@ class Services:
 def build_services() -> Services:
     settings = settings_mod.load()
     history = HistoryStore(paths.history_db())
-    return Services(Session(settings, KeyStore()), history, ChatService(history))
+    store = SettingsStore(paths.settings_file(), settings)
+    return Services(Session(settings, KeyStore(), store), history, ChatService(history))
 
 
 def _install_excepthook() -> None:

@@ -338,7 +338,8 @@ async def check_crash_handling(log_file: Path) -> str:
     box.done(0)
     for handler in logging.getLogger().handlers:
         handler.flush()
-    logged = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+    logged = await asyncio.to_thread(
+        lambda: log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else "")
     if "self-test: a deliberate error" not in copied:
         raise CheckFailed(f"'{copy.text()}' copied {copied[:60]!r}")
     if "unexpected error" not in logged:

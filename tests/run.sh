@@ -89,6 +89,8 @@ fi
 
 export QT_QPA_PLATFORM=offscreen QWEN_TEST_REAL_KEYRING=1
 cd "$REPO"
+# Lint first (a second or so): a finding fails the run, as a failing test does.
+"$_QWEN_VENV_PYTHON" -m ruff check desktop tests packaging
 status=0
 "$_QWEN_VENV_PYTHON" -m pytest "$@" || status=$?
 exit "$status"

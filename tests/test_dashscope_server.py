@@ -60,7 +60,7 @@ async def collect(stream: Any) -> tuple[str, str, list[Any]]:
 
 
 def cosine(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
 def raw_request(port: int, request: bytes, timeout: float = 5.0, half_close: bool = False) -> bytes:
@@ -468,7 +468,7 @@ async def test_embeddings_are_deterministic_and_meaningful(client: openai.AsyncO
     vectors = [d.embedding for d in first.data]
 
     assert all(len(v) == 256 for v in vectors)
-    for base64_vector, float_vector in zip(vectors, (d.embedding for d in again.data)):
+    for base64_vector, float_vector in zip(vectors, (d.embedding for d in again.data), strict=True):
         assert base64_vector == pytest.approx(float_vector, abs=1e-6)
     assert math.isclose(cosine(vectors[0], vectors[0]), 1.0, abs_tol=1e-6)
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2

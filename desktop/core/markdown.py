@@ -223,8 +223,8 @@ def stable_prefix_end(text: str) -> int:
     which at worst starts a new list with the right number). Returns 0 when nothing is finished.
     """
     end = 0
-    for end in block_boundaries(text):
-        pass
+    for boundary in block_boundaries(text):
+        end = boundary
     return end
 
 

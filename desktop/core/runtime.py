@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.regions import resolve_base_url
 from desktop.core.secrets import ApiKey, KeyStore
 from desktop.core.settings import Settings
+from desktop.core.settings_store import SettingsStore
 
 
 def connection_config(settings: Settings, key: ApiKey | None) -> ConnectionConfig:
@@ -26,13 +29,27 @@ class Session:
     change. Reading the key may block (keyring over D-Bus): call :meth:`load_key` in an executor.
     """
 
-    def __init__(self, settings: Settings, key_store: KeyStore) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, key_store: KeyStore, store: SettingsStore | None = None) -> None:
+        # With a store, every assignment to ``settings`` is applied at once and written later by
+        # the store's one writer thread (debounced); without one, settings live in memory only.
+        self.store = store
+        self._settings = store.value if store is not None else settings
         self.key_store = key_store
         self.key: ApiKey | None = None
         self._client: QwenClient | None = None
         self._client_config: ConnectionConfig | None = None
         self._retired: list[QwenClient] = []
+
+    @property
+    def settings(self) -> Settings:
+        return self.store.value if self.store is not None else self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        if self.store is not None:
+            self.store.update(value)
+        else:
+            self._settings = value
 
     def load_key(self) -> ApiKey | None:
         self.key = self.key_store.get()
@@ -51,6 +68,8 @@ class Session:
         return self._client
 
     async def aclose(self) -> None:
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)  # what was typed last reaches the disk
         clients = [*self._retired, *([self._client] if self._client else [])]
         self._client = None
         self._retired.clear()

@@ -48,7 +48,7 @@ from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
-from desktop.core.notes.search import Searcher
+from desktop.core.notes.search import SharedSearcher
 from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
 from desktop.ui.conversation_view import ConversationView
@@ -94,7 +94,8 @@ class ChatTab(QWidget):
     busy_changed = Signal(bool)
 
     def __init__(self, session: Session, service: ChatService, tasks: TaskRunner,
-                 parent: QWidget | None = None, *, notes_db: Path | None = None) -> None:
+                 parent: QWidget | None = None, *, notes_db: Path | None = None,
+                 searchers: SharedSearcher | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.service = service
@@ -103,7 +104,8 @@ class ChatTab(QWidget):
         self.notes_db = notes_db or paths.notes_db()
         self.conversation_id: int | None = None
         self._streaming_widget: MessageWidget | None = None
-        self._searcher: Searcher | None = None
+        self._owns_searchers = searchers is None
+        self.searchers = searchers or SharedSearcher(self.notes_db)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(200)
@@ -455,10 +457,9 @@ class ChatTab(QWidget):
         self.busy_changed.emit(busy)
 
     async def _retriever(self) -> SearcherRetriever:
-        if self._searcher is None:
-            self._searcher = await Searcher.open(self.notes_db)
-        self._searcher.embedder = self.session.client()
-        return SearcherRetriever(self._searcher)
+        searcher = await self.searchers.get()
+        searcher.embedder = self.session.client()
+        return SearcherRetriever(searcher)
 
     async def aclose(self) -> None:
         """Stop a reply that is still streaming, then close the notes searcher."""
@@ -466,9 +467,8 @@ class ChatTab(QWidget):
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        if self._searcher is not None:
-            searcher, self._searcher = self._searcher, None
-            await searcher.close()
+        if self._owns_searchers:
+            await self.searchers.close()
 
     # -- costs -----------------------------------------------------------------------------
 

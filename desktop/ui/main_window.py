@@ -14,6 +14,7 @@ from desktop.core import client, markdown, paths
 from desktop.core.chat import ChatService
 from desktop.core.client import translate_error
 from desktop.core.errors import QwenError
+from desktop.core.notes.search import SharedSearcher
 from desktop.core.runtime import Session
 from desktop.ui.chat_tab import ChatTab
 from desktop.ui.search_tab import SearchTab
@@ -51,9 +52,11 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(icon)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.chat_tab = ChatTab(session, chat_service, tasks, self)
+        # One searcher for the process: both tabs search the same vectors, held in memory once.
+        self.searchers = SharedSearcher(paths.notes_db())
+        self.chat_tab = ChatTab(session, chat_service, tasks, self, searchers=self.searchers)
         self.settings_tab = SettingsTab(session, tasks, self)
-        self.search_tab = SearchTab(session, tasks, self)
+        self.search_tab = SearchTab(session, tasks, self, searchers=self.searchers)
         self.tabs.addTab(self.chat_tab, self.tr("Chat"))
         self.tabs.addTab(self.search_tab, self.tr("Search"))
         self.tabs.addTab(self.settings_tab, self.tr("Settings"))
@@ -136,6 +139,7 @@ class MainWindow(QMainWindow):
         """Stop what the tabs run (the notes watcher, index runs, searches) before the loop ends."""
         await self.search_tab.aclose()
         await self.chat_tab.aclose()
+        await self.searchers.close()
 
     def save_state(self) -> None:
         state = ui_state()

@@ -723,5 +723,5 @@ def render_stored(message: Message, dark: bool) -> Rendered:
     starts = markdown.split_blocks(text, STORED_SEGMENT_CHARS)
     ends = [*starts[1:], len(text)]
     cite = len(message.sources or [])
-    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite) for a, b in zip(starts, ends))
+    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite) for a, b in zip(starts, ends, strict=True))
     return Rendered(tuple(starts), pieces)

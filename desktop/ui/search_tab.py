@@ -57,7 +57,7 @@ from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface, JobStatu
 from desktop.core.notes.keywords import Snippet
 from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.reader import SKIP_MESSAGES
-from desktop.core.notes.search import Searcher, SearchHit, SearchResults
+from desktop.core.notes.search import SearchHit, SearchResults, SharedSearcher
 from desktop.core.notes.store import FolderStatus, IndexModel, NoteStore, SkippedEntry
 from desktop.core.notes.watcher import NotesWatcher
 from desktop.core.runtime import Session
@@ -183,6 +183,7 @@ class SearchTab(QWidget):
         watch_debounce: float = 2.0,
         search_delay_ms: int = 300,
         batch_config: BatchConfig | None = None,
+        searchers: SharedSearcher | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
@@ -193,7 +194,10 @@ class SearchTab(QWidget):
         self._watch_enabled = watch
         self._watch_debounce = watch_debounce
         self._watcher: NotesWatcher | None = None
-        self._searcher: Searcher | None = None
+        # One searcher per process: the window passes the one it shares with the Chat tab.
+        self._applied: object = None  # the settings apply_settings last acted on
+        self._owns_searchers = searchers is None
+        self.searchers = searchers or SharedSearcher(self.db_path)
         self._rerun_after_index = False
         self._after_index: Callable[[], None] | None = None  # an answer given while a run ended
         self._closed = False
@@ -360,7 +364,15 @@ class SearchTab(QWidget):
         return list(self.session.settings.notes_folders)
 
     def apply_settings(self) -> None:
-        """Show the folders of the current settings, watch them, refresh their status."""
+        """Show the folders of the current settings, watch them, refresh their status.
+
+        Only what this tab depends on counts: typing a system prompt neither restarts the watcher
+        nor reads the index again."""
+        relevant = self.session.settings.replace(system_prompt="", temperature=0.0, thinking=False,
+                                                 model="", language="")
+        if relevant == self._applied:
+            return
+        self._applied = relevant
         self._fill_folder_list({})
         self._restart_watcher()
         self.refresh_status()
@@ -401,8 +413,9 @@ class SearchTab(QWidget):
 
     def _save_folders(self, folders: list[str]) -> None:
         self.session.settings = self.session.settings.replace(notes_folders=folders)
-        settings = self.session.settings
-        self.tasks.start("notes-save-settings", asyncio.to_thread(settings_mod.save, settings))
+        if self.session.store is None:  # with a store, its writer saves the change
+            settings = self.session.settings
+            self.tasks.start("notes-save-settings", asyncio.to_thread(settings_mod.save, settings))
         self.folders_changed.emit(folders)
         self.apply_settings()
 
@@ -957,10 +970,9 @@ class SearchTab(QWidget):
         self.result_list.addItem(item)
 
     async def _run_search(self, query: str) -> None:
-        if self._searcher is None:
-            self._searcher = await Searcher.open(self.db_path)
-        self._searcher.embedder = self._embedder()
-        results = await self._searcher.search(query, k=20)
+        searcher = await self.searchers.get()
+        searcher.embedder = self._embedder()
+        results = await searcher.search(query, k=20)
         if self._closed or query != self.search_box.text().strip():
             return
         self._show_results(results)
@@ -1049,6 +1061,5 @@ class SearchTab(QWidget):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        if self._searcher is not None:
-            searcher, self._searcher = self._searcher, None
-            await searcher.close()
+        if self._owns_searchers:
+            await self.searchers.close()

@@ -56,6 +56,7 @@ class SettingsTab(QWidget):
         self.session = session
         self.tasks = tasks
         self._loading = False
+        self._announced = session.settings  # the settings the other tabs were last told about
         self._setup_ui()
         self._load()
         self._connect_signals()
@@ -264,11 +265,16 @@ class SettingsTab(QWidget):
         self.save()
 
     def save(self) -> None:
-        try:
-            settings_mod.save(self.session.settings)
-        except OSError as exc:
-            log.error("could not save settings: %s", exc)
-        self.settings_changed.emit()
+        """Tell the other tabs; the session's settings store writes the file (debounced, off the
+        UI thread). A session without a store (some tests) is written at once, as before."""
+        if self.session.store is None:
+            try:
+                settings_mod.save(self.session.settings)
+            except OSError as exc:
+                log.error("could not save settings: %s", exc)
+        if self.session.settings != self._announced:
+            self._announced = self.session.settings
+            self.settings_changed.emit()
 
     # -- the key ---------------------------------------------------------------------------
 

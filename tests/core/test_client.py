@@ -432,7 +432,7 @@ async def test_embeddings_come_back_in_input_order_when_the_server_shuffles(
     texts = ["first text", "second one", "第三段文字", "fourth"]
     result = await client.embed(texts, model="text-embedding-v4", dimensions=256)
     assert len(result.vectors) == 4 and all(len(v) == 256 for v in result.vectors)
-    for text, vector in zip(texts, result.vectors):
+    for text, vector in zip(texts, result.vectors, strict=True):
         assert vector == pytest.approx(embedding_vector(text, "text-embedding-v4", 256), abs=1e-6)
     assert result.total_tokens > 0 and result.request_id
     assert srv.requests[-1].body["dimensions"] == 256

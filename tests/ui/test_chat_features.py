@@ -176,6 +176,14 @@ def test_ask_qwen_about_search_results_starts_a_notes_chat(
     assert bodies(window)[0] == "VPN password"
     assert answer.sources_view is not None
     assert answer.sources_view.buttons[0].text() == "[1] vpn.md"
+    # Both tabs searched through one searcher: the vectors are in memory once.
+    import gc
+
+    from desktop.core.notes.search import Searcher
+
+    assert window.chat_tab.searchers is window.search_tab.searchers
+    gc.collect()
+    assert sum(isinstance(o, Searcher) for o in gc.get_objects()) == 1
 
 
 # ---- regenerate, edit, copy ---------------------------------------------------------------------
@@ -337,9 +345,10 @@ def test_long_conversation_opens_fast_and_loads_older_messages_in_place(harness:
             shown = view.message_widgets()[0]
             bar.setValue(bar.minimum())
             position = shown.mapTo(view.viewport(), QPoint(0, 0)).y()
-            await until(lambda: view.message_widgets()[0] is not shown or not view.has_older())
+            await until(lambda shown=shown: view.message_widgets()[0] is not shown or not view.has_older())
             await asyncio.sleep(0)
-            await until(lambda: abs(shown.mapTo(view.viewport(), QPoint(0, 0)).y() - position) <= 2, timeout=2)
+            await until(lambda shown=shown, position=position:
+                        abs(shown.mapTo(view.viewport(), QPoint(0, 0)).y() - position) <= 2, timeout=2)
 
     run(loop, scroll_up())
     run(loop, until(lambda: view._filling is None))

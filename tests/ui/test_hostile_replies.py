@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices, QTextDocument, QTextFormat
+from PySide6.QtGui import QDesktopServices, QTextDocument
 from PySide6.QtWidgets import QLabel
 
 from desktop.ui.main_window import MainWindow

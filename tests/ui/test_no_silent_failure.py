@@ -47,3 +47,32 @@ def test_an_unclassified_exception_ends_in_an_error_card(harness: Harness, qtbot
         assert messages[1].status is Status.ERROR and messages[1].error_kind == ErrorKind.UNKNOWN.value
     finally:
         history.close()
+
+
+def test_typing_in_settings_writes_the_file_once_and_leaves_the_watcher_alone(harness: Harness, qtbot, srv: DashScopeServer, loop, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from desktop.core import settings as settings_mod
+    from desktop.core.paths import settings_file
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    configure(srv, notes_folders=[str(notes)])
+    window = harness.open()
+    restarts: list[int] = []
+    original = window.search_tab._restart_watcher
+    window.search_tab._restart_watcher = lambda: (restarts.append(1), original())[1]  # type: ignore[method-assign]
+    store = window.session.store
+    assert store is not None
+    writes_before = store.writes
+    window.show_settings()
+    editor = window.settings_tab.system_prompt
+    editor.setFocus()
+    editor.moveCursor(editor.textCursor().MoveOperation.End)
+    qtbot.keyClicks(editor, " Always answer briefly, please")  # 30 characters, one event each
+    assert window.session.settings.system_prompt.endswith(" Always answer briefly, please")
+    run(loop, asyncio.sleep(1.0))
+    assert store.writes - writes_before <= 2
+    assert restarts == []  # the folder list did not change: the watcher was not restarted
+    harness.close(window)
+    assert settings_mod.load(settings_file()).system_prompt.endswith(" Always answer briefly, please")

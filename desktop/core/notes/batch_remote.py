@@ -15,7 +15,9 @@ requests (which regions offer embedding batches is not confirmed, reference §5)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -125,9 +127,9 @@ class OpenAIBatchBackend:
 
     async def upload(self, path: Path, model: str) -> str:
         try:
-            with open(path, "rb") as fh:
-                created = await self._sdk.files.create(
-                    file=(path.name, fh, "application/jsonl"), purpose="batch")
+            content = await asyncio.to_thread(path.read_bytes)  # file I/O off the event loop
+            created = await self._sdk.files.create(
+                file=(path.name, content, "application/jsonl"), purpose="batch")
         except Exception as exc:
             raise _unavailable_or_error(self._error(exc)) from None
         return str(created.id)
@@ -152,9 +154,7 @@ class OpenAIBatchBackend:
     async def download(self, ref: str, destination: Path) -> None:
         try:
             async with self._sdk.files.with_streaming_response.content(ref) as response:
-                with open(destination, "wb") as fh:
-                    async for piece in response.iter_bytes():
-                        fh.write(piece)
+                await _write_stream(response.iter_bytes(), destination)
         except Exception as exc:
             raise self._error(exc) from None
 
@@ -252,12 +252,13 @@ class NativeTaskBackend:
         except KeyError as exc:
             raise BatchUnavailable(f"the upload policy lacks {exc.args[0]}") from None
         limit_mb = policy.get("max_file_size_mb")
-        if isinstance(limit_mb, (int, float)) and path.stat().st_size > limit_mb * 1024 * 1024:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if isinstance(limit_mb, (int, float)) and size > limit_mb * 1024 * 1024:
             raise QwenError(ErrorKind.BAD_REQUEST, f"input file larger than {limit_mb} MB")
         try:
-            with open(path, "rb") as fh:
-                # No DashScope key here: the storage host takes the signed policy instead.
-                response = await self._http.post(host, data=fields, files={"file": (path.name, fh)})
+            content = await asyncio.to_thread(path.read_bytes)  # file I/O off the event loop
+            # No DashScope key here: the storage host takes the signed policy instead.
+            response = await self._http.post(host, data=fields, files={"file": (path.name, content)})
         except Exception as exc:
             raise self._transport_error(exc) from None
         if response.status_code >= 300:
@@ -292,9 +293,7 @@ class NativeTaskBackend:
                 if response.status_code >= 400:
                     raise QwenError(ErrorKind.NOT_FOUND, f"result file: HTTP {response.status_code}",
                                     status=response.status_code)
-                with open(destination, "wb") as fh:
-                    async for piece in response.aiter_raw():
-                        fh.write(piece)
+                await _write_stream(response.aiter_raw(), destination)
         except QwenError:
             raise
         except Exception as exc:
@@ -337,3 +336,13 @@ def _native_status(output: dict[str, Any]) -> RemoteStatus:
         output_ref=output.get("url") if status is JobStatus.COMPLETED else None,
         message=message,
     )
+
+
+async def _write_stream(pieces: AsyncIterator[bytes], destination: Path) -> None:
+    """Write a downloaded body to ``destination`` with every file operation off the event loop."""
+    fh = await asyncio.to_thread(open, destination, "wb")
+    try:
+        async for piece in pieces:
+            await asyncio.to_thread(fh.write, piece)
+    finally:
+        await asyncio.to_thread(fh.close)

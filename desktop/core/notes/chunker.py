@@ -232,7 +232,7 @@ def _pack(
 
 def _block_end(pieces: list[tuple[int, int, bool]], idx: int) -> int:
     end = pieces[idx][1]
-    for s, e, first in pieces[idx + 1:]:
+    for _s, e, first in pieces[idx + 1:]:
         if first:
             break
         end = e

@@ -276,3 +276,29 @@ class Searcher:
             if len(hits) >= k:
                 break
         return tuple(hits)
+
+
+class SharedSearcher:
+    """The process's one :class:`Searcher` of a notes database, opened on first use.
+
+    Every face that searches (the Search tab, ask-your-notes in chat, the command line) gets it from
+    here, so the vectors of a large index are held in memory once, not once per face.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = db_path
+        self._searcher: Searcher | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def get(self) -> Searcher:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._searcher is None:
+                self._searcher = await Searcher.open(self.db_path)
+            return self._searcher
+
+    async def close(self) -> None:
+        if self._searcher is not None:
+            searcher, self._searcher = self._searcher, None
+            await searcher.close()

@@ -233,6 +233,19 @@ class IndexModel:
 class NoteStore:
     """The notes index. Thread-safe through one lock; blocking — use from an executor."""
 
+    def _enable_wal(self) -> None:
+        """Switch to WAL. SQLite answers "database is locked" at once, without waiting, when another
+        connection has a new database open at that moment (a second reader, another process): try
+        again for a few seconds instead of failing the index run."""
+        for attempt in range(60):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 59:
+                    raise
+                time.sleep(0.05)
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +253,7 @@ class NoteStore:
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30.0
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA temp_store=MEMORY")
