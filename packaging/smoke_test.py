@@ -7,7 +7,7 @@ packaging/smoke-test.sh runs it inside a private D-Bus session with an unlocked 
 that the frozen app finds a real Secret Service. What it checks, each against the frozen executables:
 
 1. self-test: ``QwenDesktop --self-test`` offscreen exits 0 with every check ``ok``.
-2. chat: against tests/support/dashscope_server.py on 127.0.0.1, ``qwen-desktop-cli chat PROMPT``
+2. chat: against tests/support/dashscope_server/ on 127.0.0.1, ``qwen-desktop-cli chat PROMPT``
    with DASHSCOPE_BASE_URL / DASHSCOPE_API_KEY and a temporary QWEN_DESKTOP_HOME streams the echo.
 3. start-up: ``QwenDesktop`` with QWEN_DESKTOP_EXIT_AFTER_SHOWN=1, offscreen, --runs times; prints
    the median time from launch to the window being shown; each run exits 0 and writes its log file
@@ -106,7 +106,7 @@ def check_self_test(window: Path, home: Path) -> None:
 
 
 class LoopbackServer:
-    """tests/support/dashscope_server.py in a child process."""
+    """tests/support/dashscope_server/ in a child process."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(

@@ -101,7 +101,7 @@ _WORDS = re.compile(r"[^\W_]+")
 
 def significant_terms(question: str) -> list[tuple[str, ...]]:
     """The query phrases that carry meaning: not question words, not function words."""
-    terms = []
+    terms: list[tuple[str, ...]] = []
     for phrase in parse_query(question).phrases:
         joined = "".join(phrase)
         if len(phrase) == 2 and len(joined) == 2 and not joined.isascii():  # a CJK pair

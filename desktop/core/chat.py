@@ -316,26 +316,26 @@ class ChatService:
             self.history.update_message(snapshot(Status.STOPPED))
             raise
         except Exception as exc:  # noqa: BLE001 - whatever fails, the turn ends visibly and is kept
-            error = exc if isinstance(exc, QwenError) else translate_error(exc)
+            failure = exc if isinstance(exc, QwenError) else translate_error(exc)
             if not isinstance(exc, QwenError):
                 log.error("chat turn failed unexpectedly", exc_info=exc)
             kept_text = bool(content or reasoning)
             status = Status.CUT_OFF if kept_text else Status.ERROR
             final = snapshot(status)
-            final.error_kind = error.kind.value
-            final.error_detail = error.details()
-            final.request_id = error.request_id or reply.request_id
+            final.error_kind = failure.kind.value
+            final.error_detail = failure.details()
+            final.request_id = failure.request_id or reply.request_id
             self.history.update_message(final)
-            yield TurnEnded(final, error)
+            yield TurnEnded(final, failure)
             return
         final_status = Status.LENGTH if reply.status is Status.LENGTH else Status.OK
         final = snapshot(final_status)
         if not final.content and not final.reasoning:
-            error = QwenError(ErrorKind.CUT_OFF, "empty reply", request_id=reply.request_id or None)
+            empty = QwenError(ErrorKind.CUT_OFF, "empty reply", request_id=reply.request_id or None)
             final.status = Status.ERROR
-            final.error_kind = error.kind.value
+            final.error_kind = empty.kind.value
             self.history.update_message(final)
-            yield TurnEnded(final, error)
+            yield TurnEnded(final, empty)
             return
         self.history.update_message(final)
         yield TurnEnded(final)

@@ -227,7 +227,7 @@ class QwenClient:
         if max_tokens is not None:
             kwargs["max_tokens"] = max_tokens
         try:
-            stream = await self._openai.chat.completions.create(
+            stream = await self._openai.chat.completions.create(  # type: ignore[call-overload]
                 model=model,
                 messages=list(messages),  # type: ignore[arg-type]
                 stream=True,

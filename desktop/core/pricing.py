@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +115,7 @@ class PriceTable:
         return (usage.prompt_tokens * price.input + usage.completion_tokens * output) / 1_000_000
 
 
-def _parse(models: dict[str, object]) -> dict[str, Price]:
+def _parse(models: Mapping[str, object]) -> dict[str, Price]:
     out: dict[str, Price] = {}
     for name, entry in models.items():
         if not isinstance(entry, dict):
