@@ -20,8 +20,6 @@ from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Conversation, HistoryStore
 from desktop.core.pricing import PriceTable, format_cny, totals
 
-_fail = fail
-
 
 def _list(args: argparse.Namespace) -> int:
     prices = PriceTable()
@@ -65,11 +63,11 @@ def _export(args: argparse.Namespace) -> int:
         if args.last or args.id is None:
             conversation = history.latest_conversation()
             if conversation is None:
-                return _fail("there are no conversations to export", EXIT_FAIL)
+                return fail("there are no conversations to export", EXIT_FAIL)
         else:
             conversation = history.conversation(args.id)
             if conversation is None:
-                return _fail(f"no conversation with id {args.id} (see 'qwen-desktop history list')",
+                return fail(f"no conversation with id {args.id} (see 'qwen-desktop history list')",
                              EXIT_FAIL)
         messages = history.messages(conversation.id)
     finally:

@@ -36,9 +36,6 @@ from desktop.core.notes.reader import SKIP_MESSAGES
 from desktop.core.notes.search import Searcher
 from desktop.core.notes.store import NoteStore
 
-_fail = fail
-_error_exit = fail_with
-
 
 def _connection() -> Any:
     """A ConnectionConfig from settings and key; raises QwenError (NO_KEY…)."""
@@ -54,7 +51,7 @@ def _connection() -> Any:
 def _add(args: argparse.Namespace) -> int:
     folder = normalise_folder(args.dir)
     if not os.path.isdir(folder):
-        return _fail(f"not a folder: {folder}", EXIT_USAGE)
+        return fail(f"not a folder: {folder}", EXIT_USAGE)
     settings = settings_mod.load()
     if folder in settings.notes_folders:
         print(f"Already in the list: {folder}")
@@ -68,7 +65,7 @@ def _remove(args: argparse.Namespace) -> int:
     folder = normalise_folder(args.dir)
     settings = settings_mod.load()
     if folder not in settings.notes_folders:
-        return _fail(f"not in the notes folders: {folder}", EXIT_FAIL)
+        return fail(f"not in the notes folders: {folder}", EXIT_FAIL)
     settings_mod.save(settings.replace(notes_folders=[f for f in settings.notes_folders if f != folder]))
     with NoteStore(paths.notes_db()) as store:
         store.remove_folder(folder)
@@ -170,7 +167,7 @@ class _StderrProgress:
 async def _index_async(args: argparse.Namespace) -> int:
     settings = settings_mod.load()
     if not settings.notes_folders:
-        return _fail("no notes folders; add one with 'qwen-desktop notes add DIR'", EXIT_USAGE)
+        return fail("no notes folders; add one with 'qwen-desktop notes add DIR'", EXIT_USAGE)
     config = IndexConfig.from_settings(settings)
     progress = _StderrProgress(sys.stderr)
     client = None
@@ -196,7 +193,7 @@ async def _index_async(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         if key_error is not None:
             print("Keyword search is ready; indexing by meaning needs an API key.", file=sys.stderr)
-            return _error_exit(key_error)
+            return fail_with(key_error)
         if not estimate.chunks:
             await indexer.check_model()
             print("Everything is up to date.", file=sys.stderr)
@@ -211,12 +208,12 @@ async def _index_async(args: argparse.Namespace) -> int:
         return EXIT_OK
     except IndexModelChanged as exc:
         progress.done()
-        return _fail(f"{exc}. Run 'qwen-desktop notes index --rebuild' to re-embed all notes "
+        return fail(f"{exc}. Run 'qwen-desktop notes index --rebuild' to re-embed all notes "
                      "(this costs tokens again).", EXIT_FAIL)
     except QwenError as error:
         progress.done()
         print("What was embedded so far is kept; run the command again to continue.", file=sys.stderr)
-        return _error_exit(error)
+        return fail_with(error)
     finally:
         await indexer.close()
         if client is not None:
@@ -304,14 +301,14 @@ async def _jobs_async(args: argparse.Namespace) -> int:
     progress = _StderrProgress(sys.stderr)
     try:
         if (args.wait or args.cancel is not None) and key_error is not None:
-            return _error_exit(key_error)
+            return fail_with(key_error)
         if args.cancel is not None:
             try:
                 job = await batch.cancel(args.cancel)
             except CannotCancel as exc:
-                return _fail(f"the service did not cancel job {args.cancel}: {exc}", EXIT_FAIL)
+                return fail(f"the service did not cancel job {args.cancel}: {exc}", EXIT_FAIL)
             if job is None:
-                return _fail(f"no batch job {args.cancel}", EXIT_USAGE)
+                return fail(f"no batch job {args.cancel}", EXIT_USAGE)
             print(f"Job {job.id}: {STATUS_LABELS[job.status].lower()}.", file=sys.stderr)
         if args.wait:
             outcomes = await batch.wait(on_progress=progress)
@@ -328,11 +325,11 @@ async def _jobs_async(args: argparse.Namespace) -> int:
         return EXIT_OK
     except IndexModelChanged as exc:
         progress.done()
-        return _fail(f"{exc}. Run 'qwen-desktop notes index --rebuild'.", EXIT_FAIL)
+        return fail(f"{exc}. Run 'qwen-desktop notes index --rebuild'.", EXIT_FAIL)
     except QwenError as error:
         progress.done()
         print("The jobs are kept; run the command again to continue.", file=sys.stderr)
-        return _error_exit(error)
+        return fail_with(error)
     finally:
         await indexer.close()
         if client is not None:
@@ -383,7 +380,7 @@ async def _search_async(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     if args.k < 1:
-        return _fail("-k must be at least 1", EXIT_USAGE)
+        return fail("-k must be at least 1", EXIT_USAGE)
     return asyncio.run(_search_async(args))
 
 

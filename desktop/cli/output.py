@@ -11,7 +11,7 @@ import sys
 import traceback
 
 from desktop.core import paths
-from desktop.core.errors import QwenError, exit_code
+from desktop.core.errors import ErrorKind, QwenError, exit_code
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_AUTH, EXIT_SERVICE = 0, 1, 2, 3, 4
 
@@ -28,7 +28,7 @@ def fail(message: str, code: int) -> int:
 
 
 def error_line(error: QwenError) -> str:
-    extra = f" ({error.detail})" if error.detail and error.kind.value != "no_key" else ""
+    extra = f" ({error.detail})" if error.detail and error.kind is not ErrorKind.NO_KEY else ""
     rid = f" [request id {error.request_id}]" if error.request_id else ""
     return f"{error.message}{extra}{rid}"
 

@@ -537,6 +537,8 @@ class ChatTab(QWidget):
                 widget.finish(message, error)
             elif widget is None:
                 self._show_detached_error(conversation_id, error)
+            else:  # the reply had ended: the task runner reports it in the status bar
+                raise
         finally:
             self._streaming_widget = None
             self._set_busy(False)

@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
 from desktop.core.chat import ChatService
-from desktop.core.client import translate_error
-from desktop.core.errors import QwenError
+from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.core.notes.search import SharedSearcher
 from desktop.core.runtime import Session
 from desktop.ui.chat_tab import ChatTab
@@ -77,8 +76,10 @@ class MainWindow(QMainWindow):
 
     def _on_task_failed(self, _name: str, exc: BaseException) -> None:
         """A task outside a chat turn failed: say so in plain words (the log has the traceback)."""
-        error = exc if isinstance(exc, QwenError) else translate_error(exc)
-        text = QCoreApplication.translate("Errors", error.message)
+        # Not translate_error: it reads any OSError as a network failure, and a background task's
+        # OSError is as likely a disk or a file.
+        kind = exc.kind if isinstance(exc, QwenError) else ErrorKind.UNKNOWN
+        text = QCoreApplication.translate("Errors", MESSAGES[kind])
         self.statusBar().showMessage(text, 15_000)
 
     async def start(self) -> None:

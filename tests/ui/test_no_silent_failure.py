@@ -76,3 +76,15 @@ def test_typing_in_settings_writes_the_file_once_and_leaves_the_watcher_alone(ha
     assert restarts == []  # the folder list did not change: the watcher was not restarted
     harness.close(window)
     assert settings_mod.load(settings_file()).system_prompt.endswith(" Always answer briefly, please")
+
+
+def test_a_failing_background_task_is_said_in_the_status_bar(harness: Harness, srv: DashScopeServer, loop) -> None:  # type: ignore[no-untyped-def]
+    configure(srv)
+    window = harness.open()
+
+    async def broken() -> None:
+        raise OSError("disk went away")
+
+    window.tasks.start("background", broken())
+    run(loop, until(lambda: bool(window.statusBar().currentMessage())))
+    assert window.statusBar().currentMessage() == "Something went wrong. See the details below."
