@@ -19,14 +19,9 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt otherwise
 
 from desktop import APP_NAME, ORG_NAME, __version__  # noqa: E402
-from desktop.core.settings_store import SettingsStore
 from desktop.core import paths  # noqa: E402
-from desktop.core import settings as settings_mod  # noqa: E402
-from desktop.core.chat import ChatService  # noqa: E402
+from desktop.core.appcontext import AppContext  # noqa: E402
 from desktop.core.errors import redact  # noqa: E402
-from desktop.core.history import HistoryStore  # noqa: E402
-from desktop.core.runtime import Session  # noqa: E402
-from desktop.core.secrets import KeyStore  # noqa: E402
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QTranslator
@@ -67,20 +62,6 @@ def app_icon():  # type: ignore[no-untyped-def]
     return icon
 
 
-@dataclass
-class Services:
-    session: Session
-    history: HistoryStore
-    chat: ChatService
-
-
-def build_services() -> Services:
-    settings = settings_mod.load()
-    history = HistoryStore(paths.history_db())
-    store = SettingsStore(paths.settings_file(), settings)
-    return Services(Session(settings, KeyStore(), store), history, ChatService(history))
-
-
 def _install_excepthook() -> None:
     """Unexpected exceptions are logged and shown in a dialog instead of vanishing."""
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -112,7 +93,7 @@ class Gui:
     """The window and what it runs on, as run_app shows it (the self-test builds the same)."""
 
     app: QApplication
-    services: Services
+    context: AppContext
     tasks: TaskRunner
     window: MainWindow
     translators: list[QTranslator]  # keep them alive as long as the app
@@ -120,27 +101,29 @@ class Gui:
     async def shutdown(self) -> None:
         await self.window.shutdown()
         await self.tasks.shutdown()
-        await self.services.session.aclose()
-        self.services.history.close()
+        await self.context.aclose()
 
 
-def build_gui(app: QApplication, language: str | None = None) -> Gui:
-    """Services, translation, style, icon and the main window on ``app`` (not shown yet).
+def build_gui(app: QApplication, language: str | None = None, *, watch: bool = True,
+              catch_up: bool = True) -> Gui:
+    """The composition root: the application context, translation, style, icon and the main
+    window on ``app`` (not shown yet). The window, the self-test and the window tests build it here.
 
-    ``language`` overrides the one in the settings ("en", "zh_CN", "system").
+    ``language`` overrides the one in the settings ("en", "zh_CN", "system"); ``watch`` and
+    ``catch_up`` turn off the notes watcher and the start-up index run (tests).
     """
     from desktop.ui import i18n, style
     from desktop.ui.main_window import MainWindow
     from desktop.ui.tasks import TaskRunner
 
-    services = build_services()
-    translators = i18n.install(app, language or services.session.settings.language)
+    context = AppContext.create()
+    translators = i18n.install(app, language or context.session.settings.language)
     style.apply(app)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     tasks = TaskRunner()
-    window = MainWindow(services.session, services.chat, tasks, icon=app.windowIcon())
-    return Gui(app, services, tasks, window, translators)
+    window = MainWindow(context, tasks, icon=app.windowIcon(), watch=watch, catch_up=catch_up)
+    return Gui(app, context, tasks, window, translators)
 
 
 def settle_garbage_collector() -> None:

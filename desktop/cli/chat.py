@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from desktop.cli.output import EXIT_OK, EXIT_USAGE, error_line, exit_code_for, fail
-from desktop.core import paths
-from desktop.core import settings as settings_mod
+from desktop.core.appcontext import AppContext
 from desktop.core.ask import Source, no_notes_message
-from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, RetryWaiting, TurnEnded
-from desktop.core.client import ContentDelta, QwenClient, ReasoningDelta
+from desktop.core.chat import ChatOptions, ContextPrepared, RetryWaiting, TurnEnded
+from desktop.core.client import ContentDelta, ReasoningDelta
 from desktop.core.errors import QwenError
-from desktop.core.history import HistoryStore, Status
-from desktop.core.secrets import KeyStore
+from desktop.core.history import Status
 
 
 def _read_prompt(args: argparse.Namespace) -> str | None:
@@ -27,9 +26,15 @@ def _read_prompt(args: argparse.Namespace) -> str | None:
 
 
 async def run_chat(args: argparse.Namespace) -> int:
-    from desktop.core.runtime import connection_config
+    context = AppContext.create()
+    try:
+        return await _chat(context, args)
+    finally:
+        await context.aclose()
 
-    settings = settings_mod.load()
+
+async def _chat(context: AppContext, args: argparse.Namespace) -> int:
+    settings = context.session.settings
     prompt = _read_prompt(args)
     if prompt is None or not prompt.strip():
         return fail("nothing to ask: give a PROMPT or pipe text on stdin", EXIT_USAGE)
@@ -44,55 +49,41 @@ async def run_chat(args: argparse.Namespace) -> int:
         return fail("no notes folders: add one with 'qwen-desktop notes add DIR', then run "
                     "'qwen-desktop notes index'", EXIT_USAGE)
     try:
-        config = connection_config(settings, KeyStore().get())
+        await asyncio.to_thread(context.session.load_key)
+        client = context.session.client()
     except QwenError as error:
         return fail(error_line(error), exit_code_for(error))
-    history = HistoryStore(paths.history_db())
-    service = ChatService(history)
+    history, service = context.history, context.chat
     conversation = history.create_conversation()
     service.add_user_message(conversation.id, prompt)
     out, err = sys.stdout, sys.stderr
     ended_with_text = True
     sources: tuple[Source, ...] = ()
-    searcher = None
-    try:
-        async with QwenClient(config) as client:
-            retriever = None
-            if args.notes:
-                from desktop.core.ask import SearcherRetriever
-                from desktop.core.notes.search import Searcher
-
-                searcher = await Searcher.open(paths.notes_db(), client)
-                retriever = SearcherRetriever(searcher)
-            async for event in service.run_turn(client, conversation.id, options, retriever=retriever):
-                if isinstance(event, ContextPrepared):
-                    sources = event.sources or ()
-                    _report_context(event, err)
-                elif isinstance(event, ContentDelta):
-                    out.write(event.text)
-                    out.flush()
-                    ended_with_text = event.text.endswith("\n")
-                elif isinstance(event, ReasoningDelta) and args.show_thinking:
-                    err.write(event.text)
-                    err.flush()
-                elif isinstance(event, RetryWaiting):
-                    print(f"qwen-desktop: {event.error.message} Retrying in {event.seconds:.0f} s "
-                          f"(attempt {event.attempt})…", file=err)
-                elif isinstance(event, TurnEnded):
-                    if event.message.status is Status.NO_NOTES:
-                        print(no_notes_message(prompt), file=out)
-                        return EXIT_OK
-                    if not ended_with_text:
-                        out.write("\n")
-                        out.flush()
-                    if event.error is not None:
-                        return fail(error_line(event.error), exit_code_for(event.error))
-                    if sources:
-                        print_sources(sources, out)
-    finally:
-        if searcher is not None:
-            await searcher.close()
-        history.close()
+    async for event in service.run_turn(client, conversation.id, options):
+        if isinstance(event, ContextPrepared):
+            sources = event.sources or ()
+            _report_context(event, err)
+        elif isinstance(event, ContentDelta):
+            out.write(event.text)
+            out.flush()
+            ended_with_text = event.text.endswith("\n")
+        elif isinstance(event, ReasoningDelta) and args.show_thinking:
+            err.write(event.text)
+            err.flush()
+        elif isinstance(event, RetryWaiting):
+            print(f"qwen-desktop: {event.error.message} Retrying in {event.seconds:.0f} s "
+                  f"(attempt {event.attempt})…", file=err)
+        elif isinstance(event, TurnEnded):
+            if event.message.status is Status.NO_NOTES:
+                print(no_notes_message(prompt), file=out)
+                return EXIT_OK
+            if not ended_with_text:
+                out.write("\n")
+                out.flush()
+            if event.error is not None:
+                return fail(error_line(event.error), exit_code_for(event.error))
+            if sources:
+                print_sources(sources, out)
     return EXIT_OK
 
 

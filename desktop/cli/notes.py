@@ -1,7 +1,8 @@
 """``qwen-desktop notes …``: the notes index from the command line (no Qt).
 
     notes add DIR | notes remove DIR | notes list [--skipped]
-    notes index [--rebuild] [--batch]  progress on stderr; exit 0 done, 3 key/auth, 4 service/network
+    notes index [--rebuild] [--now | --batch]  progress on stderr; exit 0 done, 1 needs --now or
+                                       --batch (large run), 3 key/auth, 4 service/network
     notes jobs [--wait] [--cancel ID]  offline (batch) embedding jobs: list, wait and import, cancel
     notes search QUERY [-k N] [--json] [--keyword-only]
 """
@@ -11,95 +12,109 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from desktop.core.notes.index import normalise_folder
+
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, fail_with
-from desktop.core import paths
-from desktop.core import settings as settings_mod
-from desktop.core.errors import QwenError
-from desktop.core.notes.batch import BatchIndexer, BatchUnavailable, CannotCancel, JobOutcome
-from desktop.core.notes.index import (
-    PHASE_LABELS,
-    IndexConfig,
-    Indexer,
-    IndexModelChanged,
-    IndexProgress,
-    Phase,
-    normalise_folder,
-)
+from desktop.core.appcontext import AppContext
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.batch import CannotCancel
+from desktop.core.notes.index import PHASE_LABELS, IndexModelChanged, IndexProgress, Phase
 from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface
 from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.reader import SKIP_MESSAGES
-from desktop.core.notes.search import Searcher
-from desktop.core.notes.store import NoteStore
+from desktop.core.notes.service import (
+    AddResult,
+    BatchFallback,
+    IndexOutcome,
+    IndexProgressed,
+    JobOutcome,
+    JobsUpdated,
+    NotesEvent,
+    RunMode,
+    RunResult,
+)
+
+Command = Callable[[AppContext, argparse.Namespace], Awaitable[int]]
 
 
-def _connection() -> Any:
-    """A ConnectionConfig from settings and key; raises QwenError (NO_KEY…)."""
-    from desktop.core.runtime import connection_config
-    from desktop.core.secrets import KeyStore
+def _run(command: Command, args: argparse.Namespace) -> int:
+    """Run one command with the application context, closed (settings written) at the end."""
 
-    return connection_config(settings_mod.load(), KeyStore().get())
+    async def main() -> int:
+        context = AppContext.create()
+        try:
+            try:
+                await asyncio.to_thread(context.session.load_key)
+            except QwenError:  # the keyring cannot be read: keyword search still works
+                pass
+            return await command(context, args)
+        finally:
+            await context.aclose()
+
+    return asyncio.run(main())
+
+
+def _key_error(context: AppContext) -> QwenError | None:
+    """Why nothing can be sent to the service (no key, keyring broken), or None."""
+    try:
+        context.session.client()
+    except QwenError as error:
+        return error
+    return None
 
 
 # ---- add / remove / list ----------------------------------------------------------------------
 
 
-def _add(args: argparse.Namespace) -> int:
-    folder = normalise_folder(args.dir)
-    if not os.path.isdir(folder):
+async def _add(context: AppContext, args: argparse.Namespace) -> int:
+    result, folder = context.notes.add_folder(args.dir)
+    if result is AddResult.NOT_A_FOLDER:
         return fail(f"not a folder: {folder}", EXIT_USAGE)
-    settings = settings_mod.load()
-    if folder in settings.notes_folders:
+    if result is AddResult.ALREADY:
         print(f"Already in the list: {folder}")
         return EXIT_OK
-    settings_mod.save(settings.replace(notes_folders=[*settings.notes_folders, folder]))
     print(f"Added {folder}. Run 'qwen-desktop notes index' to index it.")
     return EXIT_OK
 
 
-def _remove(args: argparse.Namespace) -> int:
+async def _remove(context: AppContext, args: argparse.Namespace) -> int:
     folder = normalise_folder(args.dir)
-    settings = settings_mod.load()
-    if folder not in settings.notes_folders:
+    if not await context.notes.remove_folder(folder):
         return fail(f"not in the notes folders: {folder}", EXIT_FAIL)
-    settings_mod.save(settings.replace(notes_folders=[f for f in settings.notes_folders if f != folder]))
-    with NoteStore(paths.notes_db()) as store:
-        store.remove_folder(folder)
     print(f"Removed {folder} and its index (the files themselves are untouched).")
     return EXIT_OK
 
 
-def _list(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    if not settings.notes_folders:
+async def _list(context: AppContext, args: argparse.Namespace) -> int:
+    if not context.notes.folders:
         print("No notes folders yet. Add one with 'qwen-desktop notes add DIR'.")
         return EXIT_OK
-    with NoteStore(paths.notes_db()) as store:
-        statuses = {s.path: s for s in store.folder_statuses()}
-        model = store.index_model()
-        for folder in settings.notes_folders:
-            status = statuses.get(folder)
-            if status is None:
-                print(f"{folder}\n    not indexed yet")
-                continue
-            when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed_at))
-                    if status.last_indexed_at else "never")
-            missing = "  (folder not found)" if status.missing else ""
-            print(f"{folder}{missing}\n    {status.files} files, {status.chunks} chunks "
-                  f"({status.embedded} by meaning), {status.skipped} skipped, last indexed {when}")
-            if args.skipped:
-                for entry in store.skipped(folder):
-                    detail = f" ({entry.detail})" if entry.detail else ""
-                    print(f"      skipped: {entry.path}: {SKIP_MESSAGES[entry.reason]}{detail}")
-        if model:
-            print(f"Embedding model: {model.model}, {model.dimensions} dimensions")
-            if is_async_model(model.model):
-                print(f"    (built offline; queries and changed notes are embedded with "
-                      f"{live_model(model.model)}, which matches it)")
+    report = await context.notes.folder_report()
+    for view in report.folders:
+        status = view.status
+        if status is None:
+            print(f"{view.path}\n    not indexed yet")
+            continue
+        when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed_at))
+                if status.last_indexed_at else "never")
+        missing = "  (folder not found)" if status.missing else ""
+        print(f"{view.path}{missing}\n    {status.files} files, {status.chunks} chunks "
+              f"({status.embedded} by meaning), {status.skipped} skipped, last indexed {when}")
+        if args.skipped:
+            for entry in await context.notes.skipped(view.path):
+                detail = f" ({entry.detail})" if entry.detail else ""
+                print(f"      skipped: {entry.path}: {SKIP_MESSAGES[entry.reason]}{detail}")
+    model = report.model
+    if model:
+        print(f"Embedding model: {model.model}, {model.dimensions} dimensions")
+        if is_async_model(model.model):
+            print(f"    (built offline; queries and changed notes are embedded with "
+                  f"{live_model(model.model)}, which matches it)")
     return EXIT_OK
 
 
@@ -164,81 +179,110 @@ class _StderrProgress:
             self.stream.flush()
 
 
-async def _index_async(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    if not settings.notes_folders:
-        return fail("no notes folders; add one with 'qwen-desktop notes add DIR'", EXIT_USAGE)
-    config = IndexConfig.from_settings(settings)
-    progress = _StderrProgress(sys.stderr)
-    client = None
-    key_error: QwenError | None = None
-    try:
-        from desktop.core.client import QwenClient
+class _Renderer:
+    """Notes events as text on stderr."""
 
-        client = QwenClient(_connection())
-    except QwenError as error:
-        key_error = error
-    indexer = await Indexer.open(paths.notes_db(), config, client)
+    def __init__(self) -> None:
+        self.progress = _StderrProgress(sys.stderr)
+
+    def __call__(self, event: NotesEvent) -> None:
+        if isinstance(event, IndexProgressed):
+            self.progress(event.progress)
+        elif isinstance(event, BatchFallback):
+            self.progress.done()
+            print(f"Batch mode is not available for this model or region ({event.detail}); "
+                  "indexing now instead.", file=sys.stderr)
+        elif isinstance(event, JobsUpdated):
+            pass
+
+
+def _ask_mode(outcome: IndexOutcome) -> RunMode | None:
+    """Above the large-run threshold on a terminal: ask now, batch or not now."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
     try:
-        if args.rebuild:
-            await indexer.reset_for_new_model()
-        estimate, report = await indexer.prepare(settings.notes_folders, progress)
-        progress.done()
+        answer = input("Index them now (n), in batch mode (b, cheaper, minutes to hours), "
+                       "or not now (q)? [b] ").strip().lower()
+    except EOFError:
+        return None
+    if answer in ("", "b", "batch"):
+        return RunMode.BATCH
+    if answer in ("n", "now"):
+        return RunMode.LIVE
+    return None
+
+
+def _print_prepared(outcome: IndexOutcome, mode: RunMode) -> None:
+    report, estimate = outcome.report, outcome.estimate
+    if report is not None:
         print(f"{report.files_found} files, {report.files_read} read, {report.files_unchanged} unchanged, "
               f"{report.files_removed} removed, {report.files_skipped} skipped", file=sys.stderr)
-        if estimate.chunks:
-            print(f"To index by meaning: {estimate.chunks} chunks, about {estimate.tokens:,} tokens, "
-                  f"about CNY {estimate.cost_cny:.4f} with {estimate.model}"
-                  + (f" (batch mode: about CNY {estimate.batch_cost_cny:.4f})" if args.batch else ""),
+    if estimate is not None and estimate.chunks:
+        batch = mode is not RunMode.LIVE
+        print(f"To index by meaning: {estimate.chunks} chunks, about {estimate.tokens:,} tokens, "
+              f"about CNY {estimate.cost_cny:.4f} with {estimate.model}"
+              + (f" (batch mode: about CNY {estimate.batch_cost_cny:.4f})" if batch else ""),
+              file=sys.stderr)
+
+
+async def _index(context: AppContext, args: argparse.Namespace) -> int:
+    if not context.notes.folders:
+        return fail("no notes folders; add one with 'qwen-desktop notes add DIR'", EXIT_USAGE)
+    render = _Renderer()
+    mode = RunMode.BATCH if args.batch else RunMode.LIVE if args.now else RunMode.AUTO
+    rebuild = args.rebuild
+    try:
+        while True:
+            outcome = await context.notes.index(mode=mode, rebuild=rebuild, on_event=render)
+            render.progress.done()
+            if outcome.result is not RunResult.CHOOSE:
+                break
+            _print_prepared(outcome, mode)
+            threshold = context.session.settings.batch_threshold_chunks
+            print(f"That is more than {threshold:,} chunks (the large-run threshold in Settings).",
                   file=sys.stderr)
-        if key_error is not None:
-            print("Keyword search is ready; indexing by meaning needs an API key.", file=sys.stderr)
-            return fail_with(key_error)
-        if not estimate.chunks:
-            await indexer.check_model()
-            print("Everything is up to date.", file=sys.stderr)
-            return EXIT_OK
-        if args.batch and await _submit_batch(indexer):
-            return EXIT_OK
-        embedded = await indexer.embed_pending(progress)
-        progress.done()
+            chosen = _ask_mode(outcome)
+            if chosen is None:
+                print("Nothing was sent; keyword search works meanwhile.", file=sys.stderr)
+                return fail("run 'qwen-desktop notes index --now' to index now, or with --batch "
+                            "for the cheaper offline batch mode", EXIT_FAIL)
+            mode, rebuild = chosen, False
+    finally:
+        render.progress.done()
+    return _report_index(context, outcome, mode)
+
+
+def _report_index(context: AppContext, outcome: IndexOutcome, mode: RunMode) -> int:
+    result = outcome.result
+    if result is RunResult.MODEL_CHANGED:
+        return fail(f"{outcome.model_change}. Run 'qwen-desktop notes index --rebuild' to re-embed all "
+                    "notes (this costs tokens again).", EXIT_FAIL)
+    if result is RunResult.FAILED:
+        assert outcome.error is not None
+        if outcome.report is not None:
+            _print_prepared(outcome, mode)
+        print("What was embedded so far is kept; run the command again to continue.", file=sys.stderr)
+        return fail_with(outcome.error)
+    _print_prepared(outcome, mode)
+    if result is RunResult.KEYWORDS_ONLY:
+        print("Keyword search is ready; indexing by meaning needs an API key.", file=sys.stderr)
+        return fail_with(_key_error(context) or outcome.error or QwenError(ErrorKind.NO_KEY))
+    if result is RunResult.UP_TO_DATE:
+        print("Everything is up to date.", file=sys.stderr)
+    elif result is RunResult.SUBMITTED:
+        report = outcome.submitted
+        assert report is not None
+        kind = "native task" if outcome.interface is Interface.NATIVE else "batch"
+        print(f"Submitted {report.chunks} chunks in {len(report.jobs)} {kind} job(s), about "
+              f"CNY {report.cost_cny:.4f}. Results take from minutes to hours (at most "
+              f"{context.notes.batch_config.completion_window}). Run 'qwen-desktop notes jobs --wait' "
+              "to import them; the app also imports them when it starts.", file=sys.stderr)
+    elif outcome.embedded is not None:
+        embedded = outcome.embedded
         failed = f", {embedded.chunks_failed} refused by the service" if embedded.chunks_failed else ""
         print(f"Done: {embedded.chunks_embedded} chunks embedded, {embedded.tokens:,} tokens{failed}.",
               file=sys.stderr)
-        return EXIT_OK
-    except IndexModelChanged as exc:
-        progress.done()
-        return fail(f"{exc}. Run 'qwen-desktop notes index --rebuild' to re-embed all notes "
-                     "(this costs tokens again).", EXIT_FAIL)
-    except QwenError as error:
-        progress.done()
-        print("What was embedded so far is kept; run the command again to continue.", file=sys.stderr)
-        return fail_with(error)
-    finally:
-        await indexer.close()
-        if client is not None:
-            await client.aclose()
-
-
-def _index(args: argparse.Namespace) -> int:
-    return asyncio.run(_index_async(args))
-
-
-async def _submit_batch(indexer: Indexer) -> bool:
-    """Send the pending chunks as offline jobs; False when batch mode is not available here."""
-    batch = BatchIndexer(indexer)
-    try:
-        report = await batch.submit()
-    except BatchUnavailable as exc:
-        print(f"Batch mode is not available for this model or region ({exc.detail}); "
-              "indexing now instead.", file=sys.stderr)
-        return False
-    kind = "native task" if batch.interface is Interface.NATIVE else "batch"
-    print(f"Submitted {report.chunks} chunks in {len(report.jobs)} {kind} job(s), about "
-          f"CNY {report.cost_cny:.4f}. Results take from minutes to hours (at most "
-          f"{batch.config.completion_window}). Run 'qwen-desktop notes jobs --wait' to import them; "
-          "the app also imports them when it starts.", file=sys.stderr)
-    return True
+    return EXIT_OK
 
 
 # ---- jobs -------------------------------------------------------------------------------------
@@ -286,79 +330,48 @@ def _print_outcome(outcome: JobOutcome) -> None:
     print(text + ".", file=sys.stderr)
 
 
-async def _jobs_async(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    client = None
-    key_error: QwenError | None = None
-    try:
-        from desktop.core.client import QwenClient
-
-        client = QwenClient(_connection())
-    except QwenError as error:
-        key_error = error
-    indexer = await Indexer.open(paths.notes_db(), IndexConfig.from_settings(settings), client)
-    batch = BatchIndexer(indexer)
-    progress = _StderrProgress(sys.stderr)
+async def _jobs(context: AppContext, args: argparse.Namespace) -> int:
+    notes = context.notes
+    render = _Renderer()
+    key_error = _key_error(context)
     try:
         if (args.wait or args.cancel is not None) and key_error is not None:
             return fail_with(key_error)
         if args.cancel is not None:
             try:
-                job = await batch.cancel(args.cancel)
+                job = await notes.cancel_job(args.cancel)
             except CannotCancel as exc:
                 return fail(f"the service did not cancel job {args.cancel}: {exc}", EXIT_FAIL)
             if job is None:
                 return fail(f"no batch job {args.cancel}", EXIT_USAGE)
             print(f"Job {job.id}: {STATUS_LABELS[job.status].lower()}.", file=sys.stderr)
         if args.wait:
-            outcomes = await batch.wait(on_progress=progress)
-            progress.done()
-            for outcome in outcomes:
+            check = await notes.wait_for_jobs(retry_live=True, on_event=render)
+            render.progress.done()
+            for outcome in check.outcomes:
                 _print_outcome(outcome)
-        elif client is not None:
+        elif key_error is None:
             try:
-                for outcome in await batch.poll_all():
+                for outcome in (await notes.poll_jobs()).outcomes:
                     _print_outcome(outcome)
             except QwenError as error:  # the listing below still shows what is known
                 print(f"Could not ask the service about the jobs: {error}", file=sys.stderr)
-        _print_jobs(await batch.list_jobs())
+        _print_jobs(await notes.jobs())
         return EXIT_OK
     except IndexModelChanged as exc:
-        progress.done()
+        render.progress.done()
         return fail(f"{exc}. Run 'qwen-desktop notes index --rebuild'.", EXIT_FAIL)
     except QwenError as error:
-        progress.done()
+        render.progress.done()
         print("The jobs are kept; run the command again to continue.", file=sys.stderr)
         return fail_with(error)
-    finally:
-        await indexer.close()
-        if client is not None:
-            await client.aclose()
-
-
-def _jobs(args: argparse.Namespace) -> int:
-    return asyncio.run(_jobs_async(args))
 
 
 # ---- search -----------------------------------------------------------------------------------
 
 
-async def _search_async(args: argparse.Namespace) -> int:
-    client = None
-    if not args.keyword_only:
-        try:
-            from desktop.core.client import QwenClient
-
-            client = QwenClient(_connection())
-        except QwenError:
-            client = None
-    searcher = await Searcher.open(paths.notes_db(), client)
-    try:
-        results = await searcher.search(args.query, k=args.k, keyword_only=args.keyword_only)
-    finally:
-        await searcher.close()
-        if client is not None:
-            await client.aclose()
+async def _search(context: AppContext, args: argparse.Namespace) -> int:
+    results = await context.notes.search(args.query, k=args.k, keyword_only=args.keyword_only)
     if results.keyword_only and not args.keyword_only:
         reason = results.error.message if results.error else "nothing is indexed by meaning yet"
         print(f"Keyword search only: {reason}", file=sys.stderr)
@@ -378,10 +391,14 @@ async def _search_async(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _search(args: argparse.Namespace) -> int:
+def _command(command: Command) -> Callable[[argparse.Namespace], int]:
+    return lambda args: _run(command, args)
+
+
+def _check_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         return fail("-k must be at least 1", EXIT_USAGE)
-    return asyncio.run(_search_async(args))
+    return _run(_search, args)
 
 
 # ---- parser -----------------------------------------------------------------------------------
@@ -393,33 +410,35 @@ def add_notes_parser(subparsers: Any) -> None:
 
     add = sub.add_parser("add", help="add a folder of notes")
     add.add_argument("dir")
-    add.set_defaults(func=_add)
+    add.set_defaults(func=_command(_add))
 
     remove = sub.add_parser("remove", help="remove a folder and its index (files are untouched)")
     remove.add_argument("dir")
-    remove.set_defaults(func=_remove)
+    remove.set_defaults(func=_command(_remove))
 
     listing = sub.add_parser("list", help="the folders with their index status")
     listing.add_argument("--skipped", action="store_true", help="also list skipped files and why")
-    listing.set_defaults(func=_list)
+    listing.set_defaults(func=_command(_list))
 
     index = sub.add_parser("index", help="bring the index up to date (progress on stderr)")
     index.add_argument("--rebuild", action="store_true",
                        help="re-embed everything (after changing the embedding model or size)")
+    index.add_argument("--now", action="store_true",
+                       help="embed now even when the run is larger than the large-run threshold")
     index.add_argument("--batch", action="store_true",
                        help="submit the chunks as offline batch jobs (cheaper, takes from minutes to "
                             "hours) and return; see 'notes jobs'")
-    index.set_defaults(func=_index)
+    index.set_defaults(func=_command(_index))
 
     jobs = sub.add_parser("jobs", help="offline (batch) embedding jobs: list, wait for and import, cancel")
     jobs.add_argument("--wait", action="store_true", help="poll until every job is done and import it")
     jobs.add_argument("--cancel", type=int, metavar="ID", help="cancel a job (on the service too)")
-    jobs.set_defaults(func=_jobs)
+    jobs.set_defaults(func=_command(_jobs))
 
     search = sub.add_parser("search", help="search the notes by meaning and keywords")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     search.add_argument("--json", action="store_true", help="print results as JSON")
     search.add_argument("--keyword-only", action="store_true", help="do not contact the service")
-    search.set_defaults(func=_search)
+    search.set_defaults(func=_check_search)
 

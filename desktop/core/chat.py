@@ -113,8 +113,11 @@ class ChatService:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: ModelLimits | None = None,
         prices: PriceTable | None = None,
+        retrievers: Callable[[], Awaitable[Retriever]] | None = None,
     ) -> None:
         self.history = history
+        # Builds the notes retriever for questions about the notes (the notes service's).
+        self._retrievers = retrievers
         self.policy = policy or RetryPolicy()
         self.save_interval = save_interval
         self._sleep = sleep
@@ -213,7 +216,8 @@ class ChatService:
     ) -> AsyncIterator[TurnEvent]:
         """Stream the assistant's reply to the conversation's last user message.
 
-        With ``options.use_notes`` the question is first looked up through ``retriever``; when
+        With ``options.use_notes`` the question is first looked up through ``retriever`` (by
+        default the one the service was built with); when
         nothing relevant is found the reply ends with status NO_NOTES and Qwen is not asked.
         Cancelling the task that iterates this generator stops the reply: the partial text is
         saved with status STOPPED and the HTTP response is closed.
@@ -221,7 +225,7 @@ class ChatService:
         system, turns = self._conversation(conversation_id, options)
         if not turns or turns[-1]["role"] != "user":
             raise ValueError("the conversation must end with a user message")
-        if options.use_notes and retriever is None:
+        if options.use_notes and retriever is None and self._retrievers is None:
             raise ValueError("a question about the notes needs a retriever")
         reply = self.history.add_message(conversation_id, "assistant", "", status=Status.STREAMING,
                                          model=options.model)
@@ -242,8 +246,10 @@ class ChatService:
         try:
             passages: tuple[Passage, ...] | None = None
             if options.use_notes:
-                assert retriever is not None
                 yield SearchingNotes()
+                if retriever is None:
+                    assert self._retrievers is not None
+                    retriever = await self._retrievers()
                 retrieval = await retriever.retrieve(turns[-1]["content"])
                 yield NotesFound(retrieval)
                 passages = retrieval.relevant

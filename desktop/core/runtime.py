@@ -36,6 +36,7 @@ class Session:
         self._settings = store.value if store is not None else settings
         self.key_store = key_store
         self.key: ApiKey | None = None
+        self.key_error: QwenError | None = None  # why the key could not be read (keyring broken)
         self._client: QwenClient | None = None
         self._client_config: ConnectionConfig | None = None
         self._retired: list[QwenClient] = []
@@ -52,10 +53,18 @@ class Session:
             self._settings = value
 
     def load_key(self) -> ApiKey | None:
-        self.key = self.key_store.get()
+        """Read the key (may block); raises QwenError when the keyring cannot be read."""
+        try:
+            self.key = self.key_store.get()
+        except QwenError as error:
+            self.key, self.key_error = None, error
+            raise
+        self.key_error = None
         return self.key
 
     def config(self) -> ConnectionConfig:
+        if self.key is None and self.key_error is not None:
+            raise QwenError(self.key_error.kind, self.key_error.detail)
         return connection_config(self.settings, self.key)
 
     def client(self) -> QwenClient:

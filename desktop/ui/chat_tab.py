@@ -30,8 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import paths
-from desktop.core.ask import SearcherRetriever
 from desktop.core.chat import (
     ChatOptions,
     ChatService,
@@ -48,7 +46,6 @@ from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
-from desktop.core.notes.search import SharedSearcher
 from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
 from desktop.ui.conversation_view import ConversationView
@@ -94,18 +91,14 @@ class ChatTab(QWidget):
     busy_changed = Signal(bool)
 
     def __init__(self, session: Session, service: ChatService, tasks: TaskRunner,
-                 parent: QWidget | None = None, *, notes_db: Path | None = None,
-                 searchers: SharedSearcher | None = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.service = service
         self.history = service.history
         self.tasks = tasks
-        self.notes_db = notes_db or paths.notes_db()
         self.conversation_id: int | None = None
         self._streaming_widget: MessageWidget | None = None
-        self._owns_searchers = searchers is None
-        self.searchers = searchers or SharedSearcher(self.notes_db)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(200)
@@ -456,19 +449,12 @@ class ChatTab(QWidget):
         self.view.update_actions(busy)
         self.busy_changed.emit(busy)
 
-    async def _retriever(self) -> SearcherRetriever:
-        searcher = await self.searchers.get()
-        searcher.embedder = self.session.client()
-        return SearcherRetriever(searcher)
-
     async def aclose(self) -> None:
-        """Stop a reply that is still streaming, then close the notes searcher."""
+        """Stop a reply that is still streaming."""
         task = self.tasks.get(CHAT_TASK)
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        if self._owns_searchers:
-            await self.searchers.close()
 
     # -- costs -----------------------------------------------------------------------------
 
@@ -490,9 +476,8 @@ class ChatTab(QWidget):
         widget: MessageWidget | None = None
         try:
             client = self.session.client()
-            retriever = await self._retriever() if options.use_notes else None
             worked_since = time.perf_counter()
-            async for event in self.service.run_turn(client, conversation_id, options, retriever=retriever):
+            async for event in self.service.run_turn(client, conversation_id, options):
                 # A fast stream delivers hundreds of events per socket read, and iterating them
                 # never suspends: hand the loop back to Qt every few ms so the window stays smooth.
                 if time.perf_counter() - worked_since > YIELD_AFTER_S:

@@ -11,12 +11,10 @@ from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
-from desktop.core.chat import ChatService
+from desktop.core.appcontext import AppContext
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
-from desktop.core.notes.search import SharedSearcher
-from desktop.core.runtime import Session
+from desktop.gui.search.tab import SearchTab
 from desktop.ui.chat_tab import ChatTab
-from desktop.ui.search_tab import SearchTab
 from desktop.ui.settings_tab import SettingsTab
 from desktop.ui.tasks import TaskRunner
 
@@ -40,22 +38,24 @@ def ui_state() -> QSettings:
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, session: Session, chat_service: ChatService, tasks: TaskRunner,
-                 icon: QIcon | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, tasks: TaskRunner, icon: QIcon | None = None,
+                 parent: QWidget | None = None, *, watch: bool = True, catch_up: bool = True) -> None:
+        """``watch``: index notes changed on disk; ``catch_up``: index what changed while the app
+        was closed when the window starts (tests turn both off)."""
         super().__init__(parent)
-        self.session = session
+        self.context = context
+        self.session = session = context.session
         self.tasks = tasks
+        self.catch_up = catch_up
         self.warmed_up: asyncio.Future[None] | None = None
         self.setWindowTitle(APP_NAME)
         if icon is not None:
             self.setWindowIcon(icon)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        # One searcher for the process: both tabs search the same vectors, held in memory once.
-        self.searchers = SharedSearcher(paths.notes_db())
-        self.chat_tab = ChatTab(session, chat_service, tasks, self, searchers=self.searchers)
+        self.chat_tab = ChatTab(session, context.chat, tasks, self)
         self.settings_tab = SettingsTab(session, tasks, self)
-        self.search_tab = SearchTab(session, tasks, self, searchers=self.searchers)
+        self.search_tab = SearchTab(context.notes, tasks, self, watch=watch)
         self.tabs.addTab(self.chat_tab, self.tr("Chat"))
         self.tabs.addTab(self.search_tab, self.tr("Search"))
         self.tabs.addTab(self.settings_tab, self.tr("Settings"))
@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.settings_tab.update_key_status()
         self.warmed_up = loop.run_in_executor(None, warm_up)
         self.chat_tab.open_latest()
-        if self.search_tab.folders:
+        if self.catch_up and self.search_tab.folders:
             self.search_tab.start_index()  # catch up with what changed while the app was closed
         if self.session.key is None:
             self.show_settings()
@@ -140,7 +140,6 @@ class MainWindow(QMainWindow):
         """Stop what the tabs run (the notes watcher, index runs, searches) before the loop ends."""
         await self.search_tab.aclose()
         await self.chat_tab.aclose()
-        await self.searchers.close()
 
     def save_state(self) -> None:
         state = ui_state()

@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/ui/chat_tab.py" line="+118"/>
+        <location filename="../../desktop/ui/chat_tab.py" line="+113"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -19,7 +19,7 @@
         <translation>搜索对话…</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Estimated from the token counts and the price table (prices.json in the data folder)</source>
         <translation>根据 Token 数和价格表（数据文件夹中的 prices.json）估算</translation>
     </message>
@@ -150,7 +150,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location line="+134"/>
+        <location line="+125"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -160,7 +160,7 @@
         <translation>本月：%1 · %2 Token</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+31"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
     </message>
@@ -191,7 +191,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+313"/>
+        <location filename="../../desktop/ui/message_view.py" line="+321"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -348,9 +348,289 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>FolderPanel</name>
+    <message>
+        <location filename="../../desktop/gui/search/folders.py" line="+30"/>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop searching this folder (the files are not touched)</source>
+        <translation>不再搜索此文件夹（不会改动其中的文件）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Skipped files…</source>
+        <translation>已跳过的文件…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Notes folders</source>
+        <translation>笔记文件夹</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Choose a folder of notes</source>
+        <translation>选择笔记文件夹</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Not indexed yet</source>
+        <translation>尚未索引</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Folder not found (unplugged drive?)</source>
+        <translation>找不到文件夹（驱动器已拔出？）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 files · %2 chunks · indexed %3</source>
+        <translation>%1 个文件 · %2 个片段 · 索引于 %3</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 not yet by meaning</source>
+        <translation>%1 个尚未语义索引</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 skipped</source>
+        <translation>已跳过 %1 个</translation>
+    </message>
+</context>
+<context>
+    <name>IndexPanel</name>
+    <message>
+        <location filename="../../desktop/gui/search/index_panel.py" line="+33"/>
+        <source>Index now</source>
+        <translation>立即索引</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Sending your notes to the batch service…</source>
+        <translation>正在将笔记发送到批量服务…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cancelled. Index now asks again.</source>
+        <translation>已取消。点击“立即索引”会再次询问。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancelled. What was indexed is kept; Index now continues from there.</source>
+        <translation>已取消。已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Batch mode is not available for this model or region (%1). Indexing now instead.</source>
+        <translation>此模型或地域不支持批量模式（%1），改为立即索引。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Notes are ready for keyword search. Add your API key in Settings to also search by meaning.</source>
+        <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Sent %1 parts in %2 batch jobs (about CNY %3). Results take from minutes to hours; they are imported automatically, also after Qwen Desktop was closed.</source>
+        <translation>已通过 %2 个批量任务发送 %1 个片段（约 %3 元）。结果需要几分钟到几小时，届时会自动导入，即使 Qwen Desktop 曾被关闭也一样。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Add your API key in Settings to search by meaning.</source>
+        <translation>在“设置”中添加 API 密钥即可按语义搜索。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>What was indexed is kept; Index now continues from there.</source>
+        <translation>已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>%1: %2 files found</source>
+        <translation>%1：已找到 %2 个文件</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1: %2 of %3 files</source>
+        <translation>%1：%2 / %3 个文件</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1: %2 of %3 parts</source>
+        <translation>%1：%2 / %3 个片段</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>service busy, trying again in %1 s</source>
+        <translation>服务繁忙，%1 秒后重试</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>less than a minute left</source>
+        <translation>剩余不到 1 分钟</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>about %1 min left</source>
+        <translation>剩余约 %1 分钟</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>about %1 h %2 min left</source>
+        <translation>剩余约 %1 小时 %2 分钟</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Indexed offline with %1 (%2 dimensions). Searches and changed notes use %3, which matches it.</source>
+        <translation>已使用 %1（%2 维）离线索引。搜索和修改过的笔记使用与之匹配的 %3。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+26"/>
+        <source>Waiting for your answer…</source>
+        <translation>等待您确认…</translation>
+    </message>
+    <message>
+        <location line="-15"/>
+        <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
+        <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Embedding model changed</source>
+        <translation>向量模型已更改</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your notes were indexed with %1 (%2 dimensions); Settings now ask for %3 (%4). Vectors of different models cannot be mixed, so all notes must be indexed again, which costs tokens again. Re-index now?</source>
+        <translation>笔记之前使用 %1（%2 维）建立索引，而“设置”中现在选择的是 %3（%4 维）。不同模型的向量无法混用，因此需要重新索引全部笔记，这会再次消耗 Token。是否立即重新索引？</translation>
+    </message>
+</context>
+<context>
+    <name>JobsPanel</name>
+    <message>
+        <location filename="../../desktop/gui/search/jobs.py" line="+39"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Parts</source>
+        <translation>片段</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Age</source>
+        <translation>已用时间</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Cancel job</source>
+        <translation>取消任务</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel the selected batch job, on the service too</source>
+        <translation>取消所选的批量任务（服务端同时取消）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Batch jobs</source>
+        <translation>批量任务</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>%1, cancel requested</source>
+        <translation>%1，已请求取消</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batch API</source>
+        <translation>批量 API</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>native task</source>
+        <translation>原生异步任务</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 failed</source>
+        <translation>%1 个失败</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Job %1 · %2 · %3 · created %4</source>
+        <translation>任务 %1 · %2 · %3 · 创建于 %4</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>just now</source>
+        <translation>刚刚</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 min</source>
+        <translation>%1 分钟</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 小时 %2 分钟</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 days</source>
+        <translation>%1 天</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Batch results imported: %1 parts.</source>
+        <translation>已导入批量结果：%1 个片段。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 results were dropped because their notes changed meanwhile; the new text is indexed again.</source>
+        <translation>%1 个结果已丢弃，因为对应的笔记在此期间有改动；新内容会重新索引。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A batch job was cancelled; its notes are indexed the next time you index.</source>
+        <translation>批量任务已取消；其中的笔记将在下次索引时处理。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A batch job ended as “%1”: %2. Its notes are indexed now instead.</source>
+        <translation>批量任务以“%1”结束：%2。其中的笔记改为立即索引。</translation>
+    </message>
+</context>
+<context>
     <name>LargeRunDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="+145"/>
+        <location filename="../../desktop/gui/search/dialogs.py" line="+71"/>
         <source>Index by meaning</source>
         <translation>按语义索引</translation>
     </message>
@@ -393,7 +673,7 @@ Log folder: %1</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/ui/main_window.py" line="+55"/>
+        <location filename="../../desktop/ui/main_window.py" line="+59"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
@@ -411,7 +691,7 @@ Log folder: %1</source>
 <context>
     <name>MessageEditor</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+31"/>
+        <location filename="../../desktop/ui/message_view.py" line="+30"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -440,12 +720,12 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+9"/>
-        <location line="+71"/>
+        <location line="+74"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location line="-71"/>
+        <location line="-74"/>
         <source>Copy this message as Markdown</source>
         <translation>以 Markdown 格式复制这条消息</translation>
     </message>
@@ -461,12 +741,12 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+64"/>
+        <location line="+67"/>
         <source>Copy for Word</source>
         <translation>复制到 Word</translation>
     </message>
     <message>
-        <location line="-63"/>
+        <location line="-66"/>
         <source>Copy as rich text: headings, lists, tables and code keep their form in Word or WPS</source>
         <translation>以富文本复制：标题、列表、表格和代码在 Word 或 WPS 中保持原有格式</translation>
     </message>
@@ -481,7 +761,7 @@ Log folder: %1</source>
         <translation>重新生成回答</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+26"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
     </message>
@@ -729,67 +1009,32 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
-    <name>SearchTab</name>
+    <name>ResultsPanel</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="+51"/>
-        <source>Add folder…</source>
-        <translation>添加文件夹…</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Remove</source>
-        <translation>移除</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Stop searching this folder (the files are not touched)</source>
-        <translation>不再搜索此文件夹（不会改动其中的文件）</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Skipped files…</source>
-        <translation>已跳过的文件…</translation>
-    </message>
-    <message>
-        <location line="+6"/>
-        <source>Index now</source>
-        <translation>立即索引</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
-        <location line="+14"/>
-        <source>Notes folders</source>
-        <translation>笔记文件夹</translation>
-    </message>
-    <message>
-        <location line="+16"/>
+        <location filename="../../desktop/gui/search/results.py" line="+39"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
-        <location line="+12"/>
-        <location line="+751"/>
+        <location line="+13"/>
+        <location line="+104"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-750"/>
-        <location line="+751"/>
+        <location line="-103"/>
+        <location line="+104"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-750"/>
-        <location line="+751"/>
+        <location line="-103"/>
+        <location line="+104"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-750"/>
+        <location line="-103"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -797,268 +1042,6 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>Ask the search as a question in a new chat, answered from these notes with sources</source>
         <translation>在新对话中把搜索内容作为问题提出，根据这些笔记回答并附上来源</translation>
-    </message>
-    <message>
-        <location line="+33"/>
-        <source>Status</source>
-        <translation>状态</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Parts</source>
-        <translation>片段</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Age</source>
-        <translation>已用时间</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Done</source>
-        <translation>已完成</translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Cancel job</source>
-        <translation>取消任务</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Cancel the selected batch job, on the service too</source>
-        <translation>取消所选的批量任务（服务端同时取消）</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>Batch jobs</source>
-        <translation>批量任务</translation>
-    </message>
-    <message>
-        <location line="+93"/>
-        <source>Choose a folder of notes</source>
-        <translation>选择笔记文件夹</translation>
-    </message>
-    <message>
-        <location line="+57"/>
-        <source>Indexed offline with %1 (%2 dimensions). Searches and changed notes use %3, which matches it.</source>
-        <translation>已使用 %1（%2 维）离线索引。搜索和修改过的笔记使用与之匹配的 %3。</translation>
-    </message>
-    <message>
-        <location line="+53"/>
-        <source>Not indexed yet</source>
-        <translation>尚未索引</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Folder not found (unplugged drive?)</source>
-        <translation>找不到文件夹（驱动器已拔出？）</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>%1 files · %2 chunks · indexed %3</source>
-        <translation>%1 个文件 · %2 个片段 · 索引于 %3</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>%1 not yet by meaning</source>
-        <translation>%1 个尚未语义索引</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>%1 skipped</source>
-        <translation>已跳过 %1 个</translation>
-    </message>
-    <message>
-        <location line="+67"/>
-        <source>Notes are ready for keyword search. Add your API key in Settings to also search by meaning.</source>
-        <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
-    </message>
-    <message>
-        <location line="+15"/>
-        <source>Cancelled. What was indexed is kept; Index now continues from there.</source>
-        <translation>已取消。已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>Add your API key in Settings to search by meaning.</source>
-        <translation>在“设置”中添加 API 密钥即可按语义搜索。</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>What was indexed is kept; Index now continues from there.</source>
-        <translation>已索引的内容会保留，点击“立即索引”可从中断处继续。</translation>
-    </message>
-    <message>
-        <location line="+19"/>
-        <source>%1: %2 files found</source>
-        <translation>%1：已找到 %2 个文件</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>%1: %2 of %3 files</source>
-        <translation>%1：%2 / %3 个文件</translation>
-    </message>
-    <message>
-        <location line="+5"/>
-        <source>%1: %2 of %3 parts</source>
-        <translation>%1：%2 / %3 个片段</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>service busy, trying again in %1 s</source>
-        <translation>服务繁忙，%1 秒后重试</translation>
-    </message>
-    <message>
-        <location line="+8"/>
-        <source>less than a minute left</source>
-        <translation>剩余不到 1 分钟</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>about %1 min left</source>
-        <translation>剩余约 %1 分钟</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>about %1 h %2 min left</source>
-        <translation>剩余约 %1 小时 %2 分钟</translation>
-    </message>
-    <message>
-        <location line="+8"/>
-        <location line="+240"/>
-        <source>Waiting for your answer…</source>
-        <translation>等待您确认…</translation>
-    </message>
-    <message>
-        <location line="-228"/>
-        <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
-        <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
-    </message>
-    <message>
-        <location line="+13"/>
-        <source>Sending your notes to the batch service…</source>
-        <translation>正在将笔记发送到批量服务…</translation>
-    </message>
-    <message>
-        <location line="+14"/>
-        <source>Sent %1 parts in %2 batch jobs (about CNY %3). Results take from minutes to hours; they are imported automatically, also after Qwen Desktop was closed.</source>
-        <translation>已通过 %2 个批量任务发送 %1 个片段（约 %3 元）。结果需要几分钟到几小时，届时会自动导入，即使 Qwen Desktop 曾被关闭也一样。</translation>
-    </message>
-    <message>
-        <location line="+8"/>
-        <source>Batch mode is not available for this model or region (%1). Indexing now instead.</source>
-        <translation>此模型或地域不支持批量模式（%1），改为立即索引。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>Cancelled. Index now asks again.</source>
-        <translation>已取消。点击“立即索引”会再次询问。</translation>
-    </message>
-    <message>
-        <location line="+38"/>
-        <location line="+118"/>
-        <source>Add your API key in Settings to check on the batch jobs.</source>
-        <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
-    </message>
-    <message>
-        <location line="-108"/>
-        <source>Could not check on the batch jobs: %1</source>
-        <translation>无法查看批量任务：%1</translation>
-    </message>
-    <message>
-        <location line="+19"/>
-        <source>Batch results imported: %1 parts.</source>
-        <translation>已导入批量结果：%1 个片段。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>%1 results were dropped because their notes changed meanwhile; the new text is indexed again.</source>
-        <translation>%1 个结果已丢弃，因为对应的笔记在此期间有改动；新内容会重新索引。</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>A batch job was cancelled; its notes are indexed the next time you index.</source>
-        <translation>批量任务已取消；其中的笔记将在下次索引时处理。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>A batch job ended as “%1”: %2. Its notes are indexed now instead.</source>
-        <translation>批量任务以“%1”结束：%2。其中的笔记改为立即索引。</translation>
-    </message>
-    <message>
-        <location line="+16"/>
-        <source>%1, cancel requested</source>
-        <translation>%1，已请求取消</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Batch API</source>
-        <translation>批量 API</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>native task</source>
-        <translation>原生异步任务</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>%1 of %2</source>
-        <translation>%1 / %2</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>%1 failed</source>
-        <translation>%1 个失败</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>Job %1 · %2 · %3 · created %4</source>
-        <translation>任务 %1 · %2 · %3 · 创建于 %4</translation>
-    </message>
-    <message>
-        <location line="+19"/>
-        <source>just now</source>
-        <translation>刚刚</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>%1 min</source>
-        <translation>%1 分钟</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>%1 h %2 min</source>
-        <translation>%1 小时 %2 分钟</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>%1 days</source>
-        <translation>%1 天</translation>
-    </message>
-    <message>
-        <location line="+19"/>
-        <source>Cancelling the batch job…</source>
-        <translation>正在取消批量任务…</translation>
-    </message>
-    <message>
-        <location line="+13"/>
-        <source>The batch job is being cancelled. Its notes are indexed again the next time you index.</source>
-        <translation>正在取消批量任务。其中的笔记将在下次索引时重新处理。</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>The service could not cancel this job (%1). It goes on; its results will be imported.</source>
-        <translation>服务无法取消此任务（%1）。任务将继续运行，结果会照常导入。</translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Embedding model changed</source>
-        <translation>向量模型已更改</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Your notes were indexed with %1 (%2 dimensions); Settings now ask for %3 (%4). Vectors of different models cannot be mixed, so all notes must be indexed again, which costs tokens again. Re-index now?</source>
-        <translation>笔记之前使用 %1（%2 维）建立索引，而“设置”中现在选择的是 %3（%4 维）。不同模型的向量无法混用，因此需要重新索引全部笔记，这会再次消耗 Token。是否立即重新索引？</translation>
     </message>
     <message>
         <location line="+40"/>
@@ -1071,7 +1054,7 @@ Log folder: %1</source>
         <translation>请在左侧添加笔记文件夹。Qwen Desktop 会读取并自动保持更新，按含义查找笔记。</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+11"/>
         <source>Keyword search only: add your API key in Settings to search by meaning.</source>
         <translation>仅关键词搜索：在“设置”中添加 API 密钥即可按语义搜索。</translation>
     </message>
@@ -1091,7 +1074,7 @@ Log folder: %1</source>
         <translation>未找到结果。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>line %1</source>
         <translation>第 %1 行</translation>
     </message>
@@ -1102,9 +1085,43 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>SearchTab</name>
+    <message>
+        <location filename="../../desktop/gui/search/tab.py" line="+343"/>
+        <location line="+44"/>
+        <source>Add your API key in Settings to check on the batch jobs.</source>
+        <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
+    </message>
+    <message>
+        <location line="-36"/>
+        <source>Could not check on the batch jobs: %1</source>
+        <translation>无法查看批量任务：%1</translation>
+    </message>
+    <message>
+        <location line="-159"/>
+        <source>This is not a folder: %1</source>
+        <translation>这不是文件夹：%1</translation>
+    </message>
+    <message>
+        <location line="+181"/>
+        <source>Cancelling the batch job…</source>
+        <translation>正在取消批量任务…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The batch job is being cancelled. Its notes are indexed again the next time you index.</source>
+        <translation>正在取消批量任务。其中的笔记将在下次索引时重新处理。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service could not cancel this job (%1). It goes on; its results will be imported.</source>
+        <translation>服务无法取消此任务（%1）。任务将继续运行，结果会照常导入。</translation>
+    </message>
+</context>
+<context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/ui/settings_tab.py" line="+72"/>
+        <location filename="../../desktop/ui/settings_tab.py" line="+73"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1134,12 +1151,12 @@ Log folder: %1</source>
         <translation>仅本次运行使用</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>Use system settings</source>
         <translation>使用系统设置</translation>
     </message>
@@ -1159,7 +1176,7 @@ Log folder: %1</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Connection</source>
         <translation>连接</translation>
     </message>
@@ -1240,7 +1257,7 @@ Log folder: %1</source>
         <translation>将使用：%1</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+48"/>
         <source>No API key is set.</source>
         <translation>尚未设置 API 密钥。</translation>
     </message>
@@ -1295,7 +1312,7 @@ Log folder: %1</source>
 <context>
     <name>SkippedDialog</name>
     <message>
-        <location filename="../../desktop/ui/search_tab.py" line="-873"/>
+        <location filename="../../desktop/gui/search/dialogs.py" line="-48"/>
         <source>Skipped in %1</source>
         <translation>%1 中跳过的文件</translation>
     </message>
@@ -1341,7 +1358,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="-389"/>
+        <location filename="../../desktop/ui/message_view.py" line="-392"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>

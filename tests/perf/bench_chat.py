@@ -85,7 +85,7 @@ def bench_stream(tokens: int) -> None:
 
     import qasync
 
-    from desktop.app import build_services
+    from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
     from desktop.ui import message_view
@@ -106,9 +106,9 @@ def bench_stream(tokens: int) -> None:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    services = build_services()
+    services = AppContext.create()
     tasks = TaskRunner()
-    window = MainWindow(services.session, services.chat, tasks)
+    window = MainWindow(services, tasks)
     window.resize(1100, 800)
     window.show()
 
@@ -167,7 +167,7 @@ def bench_stream(tokens: int) -> None:
         timer.stop()
         await window.shutdown()
         await tasks.shutdown()
-        await services.session.aclose()
+        await services.aclose()
 
     with loop:
         loop.run_until_complete(scenario())
@@ -190,7 +190,6 @@ def bench_stream(tokens: int) -> None:
         print("gaps over 50 ms (start after send, length): "
               + ", ".join(f"{at:.0f} ms: {gap:.0f} ms" for at, gap in stalls))
     print(f"last token to final render: {(marks['final_render'] - marks['last_token']) * 1000:.0f} ms")
-    services.history.close()
 
 
 def bench_cold_start(runs: int) -> None:

@@ -64,7 +64,8 @@ def main() -> None:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_services, settle_garbage_collector
+    from desktop.app import settle_garbage_collector
+    from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
     from desktop.ui.main_window import MainWindow
@@ -74,9 +75,9 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    services = build_services()
+    services = AppContext.create()
     tasks = TaskRunner()
-    window = MainWindow(services.session, services.chat, tasks)
+    window = MainWindow(services, tasks)
     window.resize(1100, 800)
     window.show()
     tab = window.chat_tab
@@ -160,7 +161,7 @@ def main() -> None:
         results["height"] = bar.maximum()
         await window.shutdown()
         await tasks.shutdown()
-        await services.session.aclose()
+        await services.aclose()
 
     with loop:
         loop.run_until_complete(scenario())
@@ -180,7 +181,6 @@ def main() -> None:
           + gap_line(results["gaps_up"]))  # type: ignore[arg-type]
     print(f"scroll down to the end, {int(results['pages_down'])} pages: {results['scroll_down']:.0f} ms; "
           + gap_line(gaps))
-    services.history.close()
 
 
 if __name__ == "__main__":

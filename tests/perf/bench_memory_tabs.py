@@ -127,7 +127,7 @@ def bench(chunks: int, home: Path) -> None:
     import qasync  # type: ignore[import-untyped]
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_services
+    from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
     from desktop.ui.main_window import MainWindow
@@ -155,9 +155,9 @@ def bench(chunks: int, home: Path) -> None:
     async def scenario() -> None:
         gc.collect()
         rss["before window"] = rss_mb()
-        services = build_services()
+        services = AppContext.create()
         tasks = TaskRunner()
-        window = MainWindow(services.session, services.chat, tasks)
+        window = MainWindow(services, tasks)
         window.resize(1100, 800)
         window.show()
         await window.start()  # includes the start-up index run over the (missing) folder
@@ -203,8 +203,7 @@ def bench(chunks: int, home: Path) -> None:
 
         await window.shutdown()
         await tasks.shutdown()
-        await services.session.aclose()
-        services.history.close()
+        await services.aclose()
 
     try:
         with loop:

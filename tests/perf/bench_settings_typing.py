@@ -163,7 +163,7 @@ def bench(chars: int, notes_files: int) -> None:
     from PySide6.QtGui import QTextCursor
     from PySide6.QtWidgets import QApplication, QPlainTextEdit, QVBoxLayout, QWidget
 
-    from desktop.app import build_services
+    from desktop.core.appcontext import AppContext
     from desktop.core import paths
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
@@ -204,9 +204,9 @@ def bench(chars: int, notes_files: int) -> None:
         results["floor"] = await type_into(bare_edit, text, SETTLE_S)
         bare.close()
 
-        services = build_services()
+        services = AppContext.create()
         tasks = TaskRunner()
-        window = MainWindow(services.session, services.chat, tasks)
+        window = MainWindow(services, tasks)
         window.resize(1100, 800)
         window.show()
         await window.start()
@@ -231,8 +231,7 @@ def bench(chars: int, notes_files: int) -> None:
         results["saved_ok"] = typed.endswith(text) and settings_mod.load(settings_path).system_prompt == typed
         await window.shutdown()
         await tasks.shutdown()
-        await services.session.aclose()
-        services.history.close()
+        await services.aclose()
 
     try:
         with loop:

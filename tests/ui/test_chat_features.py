@@ -181,7 +181,6 @@ def test_ask_qwen_about_search_results_starts_a_notes_chat(
 
     from desktop.core.notes.search import Searcher
 
-    assert window.chat_tab.searchers is window.search_tab.searchers
     gc.collect()
     assert sum(isinstance(o, Searcher) for o in gc.get_objects()) == 1
 

@@ -11,14 +11,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import build_services
+from desktop.app import Gui, build_gui
 from desktop.core import settings as settings_mod
 from desktop.core.history import Status
 from desktop.core.retry import RetryPolicy
 from desktop.core.secrets import KeyStore
 from desktop.core.settings import Settings
 from desktop.ui.main_window import MainWindow
-from desktop.ui.tasks import TaskRunner
 from tests.support.dashscope_server import TEST_KEY, ChatReply, DashScopeServer
 from tests.support.qt_async import run, until
 
@@ -26,38 +25,40 @@ FAST_RETRIES = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.1, quota_del
 
 
 class Harness:
-    """Builds the window the way desktop.app does, and tears it down the way the app does."""
+    """Builds the window with the app's own composition root (``build_gui``) and tears it down the
+    way the app does. The notes watcher is off; the start-up catch-up index runs unless turned off."""
 
     def __init__(self, qtbot, loop: asyncio.AbstractEventLoop) -> None:  # type: ignore[no-untyped-def]
         self.qtbot = qtbot
         self.loop = loop
-        self.windows: list[tuple[MainWindow, object, TaskRunner]] = []
+        self.guis: list[Gui] = []
 
-    def open(self) -> MainWindow:
-        services = build_services()
-        services.chat.policy = FAST_RETRIES
-        tasks = TaskRunner()
-        window = MainWindow(services.session, services.chat, tasks)
+    def open(self, *, catch_up: bool = True) -> MainWindow:
+        gui = build_gui(QApplication.instance(), "en", watch=False, catch_up=catch_up)  # type: ignore[arg-type]
+        gui.context.chat.policy = FAST_RETRIES
+        window = gui.window
         self.qtbot.addWidget(window)
         window.show()
         run(self.loop, window.start())
-        self.windows.append((window, services, tasks))
+        self.guis.append(gui)
         return window
 
+    def gui(self, window: MainWindow) -> Gui:
+        return next(g for g in self.guis if g.window is window)
+
+    def wait_idle(self, window: MainWindow) -> None:
+        """Until every task the window started has ended (replies, index runs, searches)."""
+        run(self.loop, self.gui(window).tasks.wait_idle())
+
     def close(self, window: MainWindow) -> None:
-        for entry in list(self.windows):
-            if entry[0] is window:
-                self.windows.remove(entry)
-                _, services, tasks = entry
-                window.close()
-                run(self.loop, window.shutdown())
-                run(self.loop, tasks.shutdown())
-                run(self.loop, services.session.aclose())  # type: ignore[attr-defined]
-                services.history.close()  # type: ignore[attr-defined]
+        gui = self.gui(window)
+        self.guis.remove(gui)
+        window.close()
+        run(self.loop, gui.shutdown())
 
     def close_all(self) -> None:
-        for window, _, _ in list(self.windows):
-            self.close(window)
+        for gui in list(self.guis):
+            self.close(gui.window)
 
 
 @pytest.fixture

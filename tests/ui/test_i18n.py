@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from desktop.app import build_services
+from desktop.core.appcontext import AppContext
 from desktop.core.errors import MESSAGES, ErrorKind
 from desktop.core.regions import REGIONS, Region
 from desktop.ui import i18n
@@ -107,10 +107,10 @@ def test_qt_standard_buttons_are_chinese(chinese: list[QTranslator], qtbot: QtBo
 
 
 def test_main_window_speaks_chinese(chinese: list[QTranslator], qtbot: QtBot, loop, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    services = build_services()
+    services = AppContext.create()
     window = None
     try:
-        window = MainWindow(services.session, services.chat, TaskRunner())
+        window = MainWindow(services, TaskRunner(), watch=False, catch_up=False)
         qtbot.addWidget(window)
         tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
         assert tabs == ["对话", "搜索", "设置"], tabs
@@ -131,7 +131,7 @@ def test_main_window_speaks_chinese(chinese: list[QTranslator], qtbot: QtBot, lo
     finally:
         if window is not None:
             run(loop, window.shutdown())
-        services.history.close()
+        run(loop, services.aclose())
 
 
 def test_english_installs_no_translator(qapp: QApplication) -> None:

@@ -10,11 +10,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.paths import notes_db
+from desktop.core.paths import notes_db, settings_file
 from desktop.core.runtime import Session
 from desktop.core.secrets import KeyStore
 from desktop.core.settings import Settings
-from desktop.ui.search_tab import SearchTab
+from desktop.core.settings_store import SettingsStore
+from desktop.core.notes.service import NotesService
+from desktop.gui.search.tab import SearchTab
 from desktop.ui.tasks import TaskRunner
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 from tests.support.qt_async import run, until
@@ -36,7 +38,7 @@ def make_session(notes: Path, srv: DashScopeServer | None) -> Session:
     keys = KeyStore()
     if srv is not None:
         keys.use_for_session(TEST_KEY)
-    session = Session(settings, keys)
+    session = Session(settings, keys, SettingsStore(settings_file(), settings))
     session.load_key()
     return session
 
@@ -65,7 +67,7 @@ def test_index_shows_progress_then_results(
     async def scenario() -> None:
         tasks = TaskRunner()
         session = make_session(notes, srv)
-        tab = SearchTab(session, tasks, watch=False, search_delay_ms=50)
+        tab = SearchTab(NotesService(session, notes_db()), tasks, watch=False, search_delay_ms=50)
         qtbot.addWidget(tab)
         tab.show()
         finished: list[bool] = []
@@ -90,9 +92,10 @@ def test_index_shows_progress_then_results(
         label = tab.result_list.itemWidget(tab.result_list.item(0))
         assert "<b>E-4012</b>" in label.text() and "codes.md" in label.text()
 
-        tab.copy_button.click()
+        tab.results.copy_button.click()
         assert QApplication.clipboard().text() == str(notes / "codes.md")
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -108,7 +111,7 @@ def test_cancel_keeps_progress_and_index_now_resumes(
     async def scenario() -> None:
         tasks = TaskRunner()
         session = make_session(notes, srv)
-        tab = SearchTab(session, tasks, watch=False)
+        tab = SearchTab(NotesService(session, notes_db()), tasks, watch=False)
         qtbot.addWidget(tab)
         finished: list[bool] = []
         tab.index_finished.connect(finished.append)
@@ -129,6 +132,7 @@ def test_cancel_keeps_progress_and_index_now_resumes(
         resent = sum(len(r) for r in srv.embedding_requests()[sent_before:])
         assert vectors_stored() == 152 and resent == 152 - kept  # nothing embedded twice
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -143,7 +147,7 @@ def test_without_a_key_keyword_search_works_and_says_so(
     async def scenario() -> None:
         tasks = TaskRunner()
         session = make_session(notes, None)
-        tab = SearchTab(session, tasks, watch=False)
+        tab = SearchTab(NotesService(session, notes_db()), tasks, watch=False)
         qtbot.addWidget(tab)
         tab.show()
         finished: list[bool] = []
@@ -160,6 +164,7 @@ def test_without_a_key_keyword_search_works_and_says_so(
         assert tab.current_path() == str(notes / "travel.txt")
         assert tab.notice_label.isVisible() and "Keyword search only" in tab.notice_label.text()
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -177,7 +182,7 @@ def test_adding_and_removing_a_folder_saves_settings(
     async def scenario() -> None:
         tasks = TaskRunner()
         session = make_session(first, None)
-        tab = SearchTab(session, tasks, watch=False)
+        tab = SearchTab(NotesService(session, notes_db()), tasks, watch=False)
         qtbot.addWidget(tab)
         changed: list[list[str]] = []
         tab.folders_changed.connect(changed.append)
@@ -192,6 +197,7 @@ def test_adding_and_removing_a_folder_saves_settings(
         await until(lambda: settings_mod.load().notes_folders == [str(second)])
         assert tab.folder_list.count() == 1
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -206,7 +212,7 @@ def test_changes_on_disk_are_indexed_without_a_click(
     async def scenario() -> None:
         tasks = TaskRunner()
         session = make_session(notes, srv)
-        tab = SearchTab(session, tasks, watch=True, watch_debounce=0.1)
+        tab = SearchTab(NotesService(session, notes_db()), tasks, watch=True, watch_debounce=0.1)
         qtbot.addWidget(tab)
         finished: list[bool] = []
         tab.index_finished.connect(finished.append)
@@ -225,6 +231,7 @@ def test_changes_on_disk_are_indexed_without_a_click(
         await until(lambda: bool(shown))
         assert tab.current_path() == str(notes / "penguins.md")
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -238,10 +245,10 @@ def test_a_result_on_one_line_says_line_not_lines(
 
     async def scenario() -> None:
         session = make_session(tmp_path, None)
-        tab = SearchTab(session, TaskRunner(), watch=False)
+        tab = SearchTab(NotesService(session, notes_db()), TaskRunner(), watch=False)
         qtbot.addWidget(tab)
         for start, end in ((7, 7), (3, 5)):
-            tab._add_result(SearchHit(chunk_id=start, path=str(tmp_path / "a.md"), folder=str(tmp_path),
+            tab.results._add_result(SearchHit(chunk_id=start, path=str(tmp_path / "a.md"), folder=str(tmp_path),
                                       heading="", line_start=start, line_end=end,
                                       snippet=Snippet("text", ()), score=0.5, vector_score=None,
                                       keyword_rank=1))
@@ -250,6 +257,7 @@ def test_a_result_on_one_line_says_line_not_lines(
         assert "line 7 ·" in texts[0] and "lines" not in texts[0]
         assert "lines 3–5 ·" in texts[1]
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())

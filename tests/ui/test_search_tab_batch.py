@@ -12,11 +12,13 @@ from typing import Any
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.notes.batch import BatchConfig, BatchIndexer, PollSchedule
 from desktop.core.notes.index import IndexConfig, Indexer
-from desktop.core.paths import notes_db
+from desktop.core.paths import notes_db, settings_file
 from desktop.core.runtime import Session
 from desktop.core.secrets import KeyStore
 from desktop.core.settings import Settings
-from desktop.ui.search_tab import SearchTab
+from desktop.core.settings_store import SettingsStore
+from desktop.core.notes.service import NotesService
+from desktop.gui.search.tab import SearchTab
 from desktop.ui.tasks import TaskRunner
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 from tests.support.qt_async import run, until
@@ -34,8 +36,9 @@ def make_notes(root: Path, count: int) -> None:
 def make_session(notes: Path, srv: DashScopeServer, **settings: Any) -> Session:
     keys = KeyStore()
     keys.use_for_session(TEST_KEY)
-    session = Session(Settings(region="custom", custom_base_url=srv.base_url, notes_folders=[str(notes)],
-                               embedding_dimensions=64, **settings), keys)
+    values = Settings(region="custom", custom_base_url=srv.base_url, notes_folders=[str(notes)],
+                      embedding_dimensions=64, **settings)
+    session = Session(values, keys, SettingsStore(settings_file(), values))
     session.load_key()
     return session
 
@@ -59,7 +62,7 @@ def test_batch_mode_is_offered_with_costs_then_imported(
 
     async def scenario() -> None:
         session = make_session(notes, srv, batch_threshold_chunks=5)
-        tab = SearchTab(session, TaskRunner(), watch=False, search_delay_ms=10, batch_config=FAST_POLL)
+        tab = SearchTab(NotesService(session, notes_db(), FAST_POLL), TaskRunner(), watch=False, search_delay_ms=10)
         qtbot.addWidget(tab)
         tab.show()
         assert not tab.jobs_box.isVisible()
@@ -92,6 +95,7 @@ def test_batch_mode_is_offered_with_costs_then_imported(
         await until(lambda: bool(shown))
         assert tab.current_path() == str(notes / "codes.md") and not tab.notice_label.isVisible()
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -106,7 +110,7 @@ def test_cancel_a_job_from_the_list(
 
     async def scenario() -> None:
         session = make_session(notes, srv, batch_threshold_chunks=3)
-        tab = SearchTab(session, TaskRunner(), watch=False, batch_config=FAST_POLL)
+        tab = SearchTab(NotesService(session, notes_db(), FAST_POLL), TaskRunner(), watch=False)
         qtbot.addWidget(tab)
         tab.show()
         tab.start_index()
@@ -126,6 +130,7 @@ def test_cancel_a_job_from_the_list(
         assert not tab.jobs_box.isVisible()
         assert vectors_stored() == 0 and srv.embedding_requests() == []
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -149,7 +154,7 @@ def test_jobs_of_an_earlier_session_are_listed_and_imported_at_start(
     async def scenario() -> None:
         await earlier_session()
         session = make_session(notes, srv)
-        tab = SearchTab(session, TaskRunner(), watch=False, batch_config=FAST_POLL)  # start-up
+        tab = SearchTab(NotesService(session, notes_db(), FAST_POLL), TaskRunner(), watch=False)  # start-up
         qtbot.addWidget(tab)
         tab.show()
         finished: list[bool] = []
@@ -164,6 +169,7 @@ def test_jobs_of_an_earlier_session_are_listed_and_imported_at_start(
         await until(lambda: not tab.jobs_box.isVisible() and vectors_stored() == 5)
         assert srv.embedding_requests() == []
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())
@@ -178,7 +184,7 @@ def test_index_built_offline_says_which_model_searches_use(
     async def scenario() -> None:
         session = make_session(notes, srv, embedding_model="text-embedding-async-v2",
                                batch_threshold_chunks=3)
-        tab = SearchTab(session, TaskRunner(), watch=False, batch_config=FAST_POLL)
+        tab = SearchTab(NotesService(session, notes_db(), FAST_POLL), TaskRunner(), watch=False)
         qtbot.addWidget(tab)
         tab.show()
         tab.start_index()
@@ -193,6 +199,7 @@ def test_index_built_offline_says_which_model_searches_use(
         assert "text-embedding-async-v2 (1536 dimensions)" in text and "text-embedding-v2" in text
         assert srv.native_tasks and srv.native_tasks[0].status == "SUCCEEDED"
         await tab.aclose()
+        await tab.notes.aclose()
         await session.aclose()
 
     run(loop, scenario())

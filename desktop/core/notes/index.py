@@ -286,6 +286,12 @@ class Indexer:
         store = await asyncio.get_running_loop().run_in_executor(db, NoteStore, db_path)
         return cls(store, config, embedder, db)
 
+    def configure(self, config: IndexConfig, embedder: Embedder | None) -> None:
+        """Use these settings and this client from the next call on (settings or key changed)."""
+        self.config = config
+        self.embedder = embedder
+        self._cap = embedding_cap(config.model)
+
     async def close(self) -> None:
         """Close the store after any write still running in the db thread."""
         if self._closed:

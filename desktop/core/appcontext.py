@@ -1,0 +1,46 @@
+"""The application context: everything a face needs, built once per process.
+
+Both faces build it the same way — the window in its composition root, the command line per
+command — so the settings store, the key store, the client, the chat history and the services are
+one set, wired once: the chat service asks the notes service for its retriever, the notes service
+reads the settings and saves its folder list through the same store as the Settings tab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop.core import paths
+from desktop.core import settings as settings_mod
+from desktop.core.chat import ChatService
+from desktop.core.history import HistoryStore
+from desktop.core.notes.service import NotesService
+from desktop.core.runtime import Session
+from desktop.core.secrets import KeyStore
+from desktop.core.settings_store import SettingsStore
+
+
+@dataclass
+class AppContext:
+    session: Session  # settings (through the store), key, and the one client
+    history: HistoryStore
+    chat: ChatService
+    notes: NotesService
+
+    @classmethod
+    def create(cls, key_store: KeyStore | None = None) -> AppContext:
+        """From the data directory (:mod:`desktop.core.paths`). The key is not read here: reading
+        it may block (keyring over D-Bus), so call ``session.load_key`` where that is fine."""
+        settings = settings_mod.load()
+        store = SettingsStore(paths.settings_file(), settings)
+        session = Session(settings, key_store or KeyStore(), store)
+        history = HistoryStore(paths.history_db())
+        notes = NotesService(session, paths.notes_db())
+        chat = ChatService(history, retrievers=notes.retriever)
+        return cls(session, history, chat, notes)
+
+    async def aclose(self) -> None:
+        """Stop the notes work, write what is pending in settings, close the client and history."""
+        await self.notes.aclose()
+        await self.session.aclose()
+        self.history.close()

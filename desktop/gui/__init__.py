@@ -1,0 +1,1 @@
+"""The window: the composition root (app), the main window, and a package per tab."""

@@ -1,0 +1,98 @@
+"""The notes folders of the Search tab: the list with each folder's index status, and its buttons."""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+from desktop.core.notes.store import FolderStatus
+from desktop.gui.search.rows import add_rich_item
+from desktop.ui.plain import plain_tooltip
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class FolderPanel(QWidget):
+    add_requested = Signal(str)  # a folder the user chose
+    remove_requested = Signal(str)
+    skipped_requested = Signal(str)  # show what the index of this folder left out
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget(self)
+        self.list.setObjectName("notesFolderList")
+        self.list.setWordWrap(True)
+        self.add_button = QPushButton(self.tr("Add folder…"), self)
+        self.remove_button = QPushButton(self.tr("Remove"), self)
+        self.remove_button.setToolTip(self.tr("Stop searching this folder (the files are not touched)"))
+        self.skipped_button = QPushButton(self.tr("Skipped files…"), self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.skipped_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(self.tr("Notes folders"), self))
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self.add_button.clicked.connect(self._choose_folder)
+        self.remove_button.clicked.connect(lambda: self._emit_for_current(self.remove_requested))
+        self.skipped_button.clicked.connect(lambda: self._emit_for_current(self.skipped_requested))
+        self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
+
+    def _emit_for_current(self, signal: Signal) -> None:
+        folder = self.current_folder()
+        if folder:
+            signal.emit(folder)  # type: ignore[attr-defined]
+
+    def _choose_folder(self) -> None:
+        dialog = QFileDialog(self, self.tr("Choose a folder of notes"))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self.add_requested.emit)
+        dialog.open()  # never exec() inside the qasync loop
+
+    def current_folder(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(PATH_ROLE) if item is not None else None
+
+    def _update_buttons(self) -> None:
+        has = self.current_folder() is not None
+        self.remove_button.setEnabled(has)
+        self.skipped_button.setEnabled(has)
+
+    def show_folders(self, folders: Sequence[str], statuses: dict[str, FolderStatus]) -> None:
+        current = self.current_folder()
+        self.list.clear()
+        for folder in folders:
+            name = os.path.basename(folder.rstrip(os.sep)) or folder
+            text = (f"<b>{html.escape(name)}</b><br><small>{html.escape(folder)}<br>"
+                    f"{html.escape(self.status_text(statuses.get(folder)))}</small>")
+            item = QListWidgetItem()
+            item.setData(PATH_ROLE, folder)
+            item.setToolTip(plain_tooltip(folder))
+            add_rich_item(self.list, item, text)
+            if folder == current:
+                self.list.setCurrentItem(item)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)
+        self._update_buttons()
+
+    def status_text(self, status: FolderStatus | None) -> str:
+        if status is None or status.last_indexed_at is None:
+            return self.tr("Not indexed yet")
+        if status.missing:
+            return self.tr("Folder not found (unplugged drive?)")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed_at))
+        text = self.tr("%1 files · %2 chunks · indexed %3").replace("%1", str(status.files)).replace(
+            "%2", str(status.chunks)).replace("%3", when)
+        if status.embedded < status.chunks:
+            text += " · " + self.tr("%1 not yet by meaning").replace("%1", str(status.chunks - status.embedded))
+        if status.skipped:
+            text += " · " + self.tr("%1 skipped").replace("%1", str(status.skipped))
+        return text

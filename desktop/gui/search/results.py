@@ -1,0 +1,171 @@
+"""The search side of the Search tab: the search box, the results, and what to do with one."""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.errors import ErrorKind
+from desktop.core.notes.search import SearchHit, SearchResults
+from desktop.gui.search.rows import add_rich_item, show_in_folder, snippet_html
+from desktop.ui.plain import plain_tooltip
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ResultsPanel(QWidget):
+    ask_requested = Signal(str)  # "Ask Qwen about these results": the query
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.search_box = QLineEdit(self)
+        self.search_box.setObjectName("notesSearch")
+        self.search_box.setPlaceholderText(self.tr("Search your notes by meaning or exact words…"))
+        self.search_box.setClearButtonEnabled(True)
+        self.notice_label = QLabel(self)
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice_label.setObjectName("notesNotice")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
+        self.list = QListWidget(self)
+        self.list.setObjectName("notesResults")
+        self.list.setWordWrap(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.open_button = QPushButton(self.tr("Open"), self)
+        self.show_button = QPushButton(self.tr("Show in folder"), self)
+        self.copy_button = QPushButton(self.tr("Copy path"), self)
+        self.ask_button = QPushButton(self.tr("Ask Qwen about these results"), self)
+        self.ask_button.setToolTip(self.tr("Ask the search as a question in a new chat, answered from "
+                                           "these notes with sources"))
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.show_button)
+        buttons.addWidget(self.copy_button)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.ask_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(search_row)
+        layout.addWidget(self.notice_label)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self.setFocusProxy(self.search_box)
+        self.copy_shortcut = QShortcut(QKeySequence.StandardKey.Copy, self.list)
+        self.copy_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self._connect_signals()
+        self._update_buttons()
+
+    def _connect_signals(self) -> None:
+        self.ask_button.clicked.connect(lambda: self.ask_requested.emit(self.query()))
+        self.list.itemActivated.connect(lambda item: self.open_path(item.data(PATH_ROLE)))
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.list.customContextMenuRequested.connect(self._on_list_menu)
+        self.open_button.clicked.connect(lambda: self.open_path(self.current_path()))
+        self.show_button.clicked.connect(lambda: self._show_in_folder(self.current_path()))
+        self.copy_button.clicked.connect(lambda: self._copy_path(self.current_path()))
+        self.copy_shortcut.activated.connect(lambda: self._copy_path(self.current_path()))
+
+    def query(self) -> str:
+        return self.search_box.text().strip()
+
+    def show_hint(self, has_folders: bool) -> None:
+        """What the empty result list says: how to start."""
+        self.list.clear()
+        self.notice_label.setVisible(False)
+        if has_folders:
+            text = self.tr("Type a few words to find notes by meaning, or an exact term such as an "
+                           "error code. Results appear as you type.")
+        else:
+            text = self.tr("Add a folder of notes on the left. Qwen Desktop reads it, keeps it up to "
+                           "date, and finds notes by meaning.")
+        item = QListWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.list.addItem(item)
+        self._update_buttons()
+
+    def show_results(self, results: SearchResults) -> None:
+        self.list.clear()
+        if results.keyword_only:
+            if results.error is not None and results.error.kind is ErrorKind.NO_KEY:
+                notice = self.tr("Keyword search only: add your API key in Settings to search by meaning.")
+            elif results.error is not None:
+                notice = self.tr("Keyword search only: %1").replace(
+                    "%1", QCoreApplication.translate("Errors", results.error.message))
+            else:
+                notice = self.tr("Keyword search only: your notes are not indexed by meaning yet.")
+            self.notice_label.setText(notice)
+        self.notice_label.setVisible(results.keyword_only)
+        for hit in results.hits:
+            self._add_result(hit)
+        if not results.hits:
+            item = QListWidgetItem(self.tr("No results."))
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(item)
+        else:
+            self.list.setCurrentRow(0)
+        self._update_buttons()
+
+    def _add_result(self, hit: SearchHit) -> None:
+        lines = (self.tr("line %1").replace("%1", str(hit.line_start)) if hit.line_start == hit.line_end
+                 else self.tr("lines %1").replace("%1", f"{hit.line_start}–{hit.line_end}"))
+        details = [hit.heading] if hit.heading else []
+        details += [lines, f"{round(hit.score * 100)}%", hit.folder]
+        text = (f"<b>{html.escape(hit.file_name)}</b><br>"
+                f"<small>{html.escape(' · '.join(details))}</small><br>{snippet_html(hit.snippet)}")
+        item = QListWidgetItem()
+        item.setData(PATH_ROLE, hit.path)
+        item.setToolTip(plain_tooltip(hit.path))
+        add_rich_item(self.list, item, text)
+
+    def current_path(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(PATH_ROLE) if item is not None else None
+
+    def _update_buttons(self) -> None:
+        has = self.current_path() is not None
+        for button in (self.open_button, self.show_button, self.copy_button, self.ask_button):
+            button.setEnabled(has)
+
+    def _on_list_menu(self, pos: Any) -> None:
+        item = self.list.itemAt(pos)
+        path = item.data(PATH_ROLE) if item is not None else None
+        if not path:
+            return
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction(self.tr("Open"), lambda: self.open_path(path))
+        menu.addAction(self.tr("Show in folder"), lambda: self._show_in_folder(path))
+        menu.addAction(self.tr("Copy path"), lambda: self._copy_path(path))
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def open_path(self, path: str | None) -> None:
+        if path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _show_in_folder(self, path: str | None) -> None:
+        if path:
+            show_in_folder(path)
+
+    def _copy_path(self, path: str | None) -> None:
+        if path:
+            QGuiApplication.clipboard().setText(os.path.normpath(path))

@@ -1,0 +1,60 @@
+"""Rows of the Search tab's lists: wrapped rich text, snippets with the query terms in bold."""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+
+from PySide6.QtCore import QProcess, QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem
+
+from desktop.core.notes.keywords import Snippet
+
+
+def snippet_html(snippet: Snippet) -> str:
+    """The snippet as escaped HTML with the query terms in bold."""
+    out: list[str] = []
+    pos = 0
+    for start, end in snippet.highlights:
+        out.append(html.escape(snippet.text[pos:start]))
+        out.append("<b>" + html.escape(snippet.text[start:end]) + "</b>")
+        pos = end
+    out.append(html.escape(snippet.text[pos:]))
+    return "".join(out)
+
+
+def show_in_folder(path: str) -> None:
+    """Open the file's folder with the file selected where the platform allows it."""
+    if sys.platform == "win32":
+        QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])
+    elif sys.platform == "darwin":
+        QProcess.startDetached("open", ["-R", path])
+    else:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+
+def add_rich_item(view: QListWidget, item: QListWidgetItem, text: str) -> None:
+    """A list row showing wrapped rich text (the list's own rows cannot wrap HTML). ``text`` is
+    HTML we built, with everything from outside escaped."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setContentsMargins(6, 4, 6, 4)
+    label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    view.addItem(item)
+    view.setItemWidget(item, label)
+    fit_item(view, item)
+
+
+def fit_item(view: QListWidget, item: QListWidgetItem) -> None:
+    label = view.itemWidget(item)
+    if label is not None:
+        width = max(100, view.viewport().width())
+        item.setSizeHint(QSize(width, label.heightForWidth(width)))
+
+
+def fit_all(view: QListWidget) -> None:
+    for row in range(view.count()):
+        fit_item(view, view.item(row))
