@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from desktop.core.client import ConnectionConfig, QwenClient
-from desktop.core.notes.index import IndexConfig, Indexer
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_records import IndexConfig
 from desktop.core.notes.search import Searcher
 from desktop.core.paths import notes_db
 from desktop.core.retry import RetryPolicy

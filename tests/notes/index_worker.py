@@ -9,7 +9,8 @@ import asyncio
 import sys
 
 from desktop.core.client import ConnectionConfig, QwenClient
-from desktop.core.notes.index import IndexConfig, Indexer
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_records import IndexConfig
 from tests.support.dashscope_server import TEST_KEY
 
 

@@ -24,7 +24,7 @@ from desktop.core.notes.batch import (
 )
 from desktop.core.notes.batch_files import ResultFormatError, read_native_results, write_openai_parts
 from desktop.core.notes.jobs import Interface, JobStatus
-from desktop.core.notes.store import IndexModel, PendingChunk
+from desktop.core.notes.store_records import IndexModel, PendingChunk
 from tests.notes.conftest import write
 from tests.support.dashscope_server import DashScopeServer
 

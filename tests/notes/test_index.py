@@ -16,7 +16,7 @@ import pytest
 
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.errors import ErrorKind, QwenError
-from desktop.core.notes.index import IndexModelChanged, IndexProgress, Phase
+from desktop.core.notes.index_records import IndexModelChanged, IndexProgress, Phase
 from desktop.core.notes.reader import SkipReason
 from desktop.core.notes.store import NoteStore
 from tests.notes.conftest import make_docx, make_pdf, write

@@ -11,10 +11,10 @@ import pytest
 
 from desktop.core.notes.chunker import chunk_text
 from desktop.core.notes.encoding import BinaryContent, decode_text
-from desktop.core.notes.index import read_file
+from desktop.core.notes.index_reading import read_file
 from desktop.core.notes.reader import NoteUnreadable, SkipReason, TextKind, extract_text, html_to_text
 from desktop.core.notes.scanner import FoundFile, scan_folder
-from desktop.core.notes.store import IndexedFile, SkippedFile
+from desktop.core.notes.store_records import IndexedFile, SkippedFile
 from tests.notes.conftest import make_docx, make_pdf, write
 
 SIMPLIFIED = "# 会议纪要\n今天我们讨论了差旅报销流程。请大家注意：发票必须在月底之前提交！错误代码 E-4012 表示审批失败。\n"

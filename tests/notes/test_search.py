@@ -122,7 +122,7 @@ def test_snippet_marks_terms_in_a_window() -> None:
 
 
 def test_query_vectors_are_unit_length() -> None:
-    from desktop.core.notes.index import unit_vectors
+    from desktop.core.notes.index_embedding import unit_vectors
 
     m = unit_vectors([[3.0, 4.0], [0.0, 0.0]], 2)
     assert np.allclose(np.linalg.norm(m[0]), 1.0) and m.dtype == np.float32

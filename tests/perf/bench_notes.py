@@ -35,9 +35,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.notes.chunker import Chunk
 from desktop.core.notes.encoding import GB_COMMON
-from desktop.core.notes.index import IndexConfig, Indexer
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_records import IndexConfig
 from desktop.core.notes.search import Searcher
-from desktop.core.notes.store import IndexedFile, NoteStore
+from desktop.core.notes.store import NoteStore
+from desktop.core.notes.store_records import IndexedFile
 from desktop.core.retry import RetryPolicy
 
 TEST_KEY = "sk-test-0000000000000000"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.core.notes.index import IndexConfig, Indexer
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_records import IndexConfig
 
 MIXED_NOTES: dict[str, str] = {
     "travel.md": "# 差旅报销制度\n\n出差期间的交通和住宿费用可以报销，需要在十五天内提交发票。"

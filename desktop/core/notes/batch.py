@@ -56,7 +56,9 @@ from desktop.core.notes.batch_remote import (
     OpenAIBatchBackend,
     RemoteStatus,
 )
-from desktop.core.notes.index import Indexer, IndexModelChanged, ProgressCallback, unit_vectors
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_embedding import unit_vectors
+from desktop.core.notes.index_records import IndexModelChanged, ProgressCallback
 from desktop.core.notes.jobs import ENDED_STATUSES, BatchJob, Interface, JobStatus, JobStore
 from desktop.core.notes.models import (
     batch_price_per_1k_tokens,
@@ -65,7 +67,8 @@ from desktop.core.notes.models import (
     is_async_model,
     request_dimensions,
 )
-from desktop.core.notes.store import IndexModel, NoteStore, PendingChunk
+from desktop.core.notes.store import NoteStore
+from desktop.core.notes.store_records import IndexModel, PendingChunk
 
 __all__ = [
     "BatchConfig", "BatchIndexer", "BatchUnavailable", "CannotCancel", "JobOutcome", "PollSchedule",

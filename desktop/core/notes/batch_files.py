@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from desktop.core.notes.store import PendingChunk
+from desktop.core.notes.store_records import PendingChunk
 
 EMBEDDINGS_URL = "/v1/embeddings"
 _CUSTOM_ID = re.compile(r"^line-(\d+)$")

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import ErrorKind, QwenError
-from desktop.core.notes.index import unit_vectors
+from desktop.core.notes.index_embedding import unit_vectors
 from desktop.core.notes.keywords import Snippet, fts_match, make_snippet, parse_query
 from desktop.core.notes.models import Embedder, live_model, request_dimensions
-from desktop.core.notes.store import IndexModel, NoteStore
+from desktop.core.notes.store import NoteStore
+from desktop.core.notes.store_records import IndexModel
 
 log = logging.getLogger(__name__)
 

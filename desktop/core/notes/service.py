@@ -33,19 +33,19 @@ from desktop.core.notes.batch import (
     JobOutcome,
     SubmitReport,
 )
-from desktop.core.notes.index import (
+from desktop.core.notes.index import Indexer
+from desktop.core.notes.index_reading import normalise_folder
+from desktop.core.notes.index_records import (
     IndexConfig,
-    Indexer,
     IndexEstimate,
     IndexModelChanged,
     IndexProgress,
     IndexReport,
-    normalise_folder,
 )
 from desktop.core.notes.jobs import BatchJob, Interface
 from desktop.core.notes.models import Embedder
 from desktop.core.notes.search import SearchResults, SharedSearcher
-from desktop.core.notes.store import FolderStatus, IndexModel, SkippedEntry
+from desktop.core.notes.store_records import FolderStatus, IndexModel, SkippedEntry
 from desktop.core.settings import Settings
 
 log = logging.getLogger(__name__)
