@@ -1,6 +1,7 @@
 """Entry point: ``qwen-desktop`` / ``python -m desktop``.
 
-No arguments opens the window; subcommands (chat, key, notes, ...) run the command line without Qt.
+No arguments opens the window; subcommands (chat, key, notes, ...) run the command line without Qt;
+``--self-test`` checks the installation. Each face is imported only when it is the one asked for.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "--self-test":
+        from desktop.selftest import run_self_test
+
+        return run_self_test(args[1:])
     from desktop.cli import SUBCOMMANDS, run_cli
 
     # A word that is no command (a typo such as "caht") is a usage error, not a reason to open the
@@ -17,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and (args[0] in SUBCOMMANDS or args[0] in {"-h", "--help", "--version"}
                  or not args[0].startswith("-")):
         return run_cli(args)
-    from desktop.app import run_app
+    from desktop.gui.app import run_app
 
     return run_app(args)
 

@@ -2,7 +2,7 @@
 
     python packaging/make_icons.py
 
-Writes resources/icons/qwen-desktop-{16..512}.png (the window icon, loaded by desktop.app.app_icon),
+Writes resources/icons/qwen-desktop-{16..512}.png (the window icon, loaded by desktop.gui.app.app_icon),
 resources/qwen-desktop.ico (Windows, PNG entries) and resources/qwen-desktop.icns (macOS). The icon
 is drawn with QPainter at every size rather than scaled from one bitmap, so small sizes stay crisp.
 The outputs are committed; run this again only when the design changes. Needs no display.

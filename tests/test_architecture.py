@@ -1,6 +1,6 @@
 """Contracts that hold the layers apart, checked on the source (every import, also inside functions).
 
-- desktop.core imports no Qt, no qasync and no face (cli, ui, app, selftest);
+- desktop.core imports no Qt, no qasync and no face (cli, gui, selftest);
 - the command line and the window never import each other;
 - the faces never open the notes index, searcher or stores themselves (the notes service does);
 - no import cycles between desktop's modules;
@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "desktop"
 QT = ("PySide6", "shiboken6", "qasync")
-FACES = ("desktop.cli", "desktop.ui", "desktop.gui", "desktop.app", "desktop.selftest")
-WINDOW = ("desktop.ui", "desktop.gui", "desktop.app")
+FACES = ("desktop.cli", "desktop.gui", "desktop.selftest")
+WINDOW = ("desktop.gui",)
 
 
 def module_name(path: Path) -> str:
@@ -90,7 +90,7 @@ NOTES_INTERNALS = (
 def test_faces_take_notes_workflows_from_the_service() -> None:
     bad = []
     for path in PACKAGE.rglob("*.py"):
-        if is_under(module_name(path), ("desktop.cli", "desktop.ui", "desktop.gui")):
+        if is_under(module_name(path), ("desktop.cli", "desktop.gui")):
             bad += [f"{module_name(path)} -> {t}" for t in imports_of(path) if t in NOTES_INTERNALS]
     assert bad == []
 
@@ -131,7 +131,7 @@ def test_the_contracts_see_real_imports() -> None:
     edges = graph()
     assert "desktop.core.chat" in edges["desktop.cli.chat"]
     assert "desktop.cli.output" in edges["desktop.cli.notes"]
-    assert any(t.startswith("PySide6") for t in imports_of(PACKAGE / "ui" / "main_window.py"))
+    assert any(t.startswith("PySide6") for t in imports_of(PACKAGE / "gui" / "main_window.py"))
 
 
 def test_every_package_is_installed() -> None:

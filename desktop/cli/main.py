@@ -15,14 +15,14 @@ from desktop.cli.notes import add_notes_parser
 from desktop.cli.output import EXIT_USAGE, fail_with, unexpected
 from desktop.core.errors import QwenError
 
-SUBCOMMANDS = {"chat", "key", "notes", "history", "--self-test"}
-
+SUBCOMMANDS = {"chat", "key", "notes", "history"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwen-desktop",
         description="Chat with Qwen and search your notes. Without a command, opens the window.",
+        epilog="qwen-desktop --self-test checks this installation.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,10 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_cli(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if argv and argv[0] == "--self-test":
-        from desktop.selftest import run_self_test
-
-        return run_self_test(list(argv[1:]))
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv))

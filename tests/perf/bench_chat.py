@@ -88,9 +88,9 @@ def bench_stream(tokens: int) -> None:
     from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
-    from desktop.ui import message_view
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.chat import markdown_view, messages
+    from desktop.gui.main_window import MainWindow
+    from desktop.core.tasks import TaskRunner
     from tests.support.dashscope_server import TEST_KEY
 
     pieces = markdown_reply(tokens)
@@ -114,9 +114,9 @@ def bench_stream(tokens: int) -> None:
 
     marks: dict[str, float] = {}
     renders: list[float] = []
-    original_append = message_view.MessageWidget.append_content
-    original_finish = message_view.MessageWidget.finish
-    original_set = message_view.MarkdownBody.set_markdown
+    original_append = messages.MessageWidget.append_content
+    original_finish = messages.MessageWidget.finish
+    original_set = markdown_view.MarkdownBody.set_markdown
 
     def append_content(self, text):  # type: ignore[no-untyped-def]
         marks.setdefault("first_token", time.perf_counter())
@@ -133,9 +133,9 @@ def bench_stream(tokens: int) -> None:
         if self.last_render_ms is not before:  # not skipped as unchanged
             renders.append(self.last_render_ms)
 
-    message_view.MessageWidget.append_content = append_content  # type: ignore[method-assign]
-    message_view.MessageWidget.finish = finish  # type: ignore[method-assign]
-    message_view.MarkdownBody.set_markdown = set_markdown  # type: ignore[method-assign]
+    messages.MessageWidget.append_content = append_content  # type: ignore[method-assign]
+    messages.MessageWidget.finish = finish  # type: ignore[method-assign]
+    markdown_view.MarkdownBody.set_markdown = set_markdown  # type: ignore[method-assign]
 
     gaps: list[float] = []
     last_tick = [time.perf_counter()]

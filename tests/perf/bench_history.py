@@ -64,12 +64,12 @@ def main() -> None:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import settle_garbage_collector
+    from desktop.gui.app import settle_garbage_collector
     from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.main_window import MainWindow
+    from desktop.core.tasks import TaskRunner
 
     settings_mod.save(Settings(region="custom", custom_base_url="http://127.0.0.1:9/compatible-mode/v1"))
     app = QApplication.instance() or QApplication([])

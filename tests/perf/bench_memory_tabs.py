@@ -130,9 +130,9 @@ def bench(chunks: int, home: Path) -> None:
     from desktop.core.appcontext import AppContext
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.search_tab import SEARCH_TASK
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.main_window import MainWindow
+    from desktop.gui.search.tab import SEARCH_TASK
+    from desktop.core.tasks import TaskRunner
     from tests.support.dashscope_server import TEST_KEY
 
     server, base_url = start_server()

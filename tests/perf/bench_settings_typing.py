@@ -167,8 +167,8 @@ def bench(chars: int, notes_files: int) -> None:
     from desktop.core import paths
     from desktop.core import settings as settings_mod
     from desktop.core.settings import Settings
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.main_window import MainWindow
+    from desktop.core.tasks import TaskRunner
     from tests.support.dashscope_server import TEST_KEY
 
     text = (TEXT * (chars // len(TEXT) + 1))[:chars]

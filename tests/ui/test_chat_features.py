@@ -19,8 +19,9 @@ from desktop.core.client import Usage
 from desktop.core.history import Status
 from desktop.core.markdown import CITE_SCHEME
 from desktop.core.paths import notes_db
-from desktop.ui.main_window import MainWindow
-from desktop.ui.message_view import AutoHeightBrowser, MessageWidget
+from desktop.gui.main_window import MainWindow
+from desktop.gui.chat.markdown_view import AutoHeightBrowser
+from desktop.gui.chat.messages import MessageWidget
 from tests.support.dashscope_server import ChatReply, DashScopeServer
 from tests.support.notes import write_notes
 from tests.support.qt_async import run, until
@@ -362,7 +363,7 @@ def test_long_conversation_opens_fast_and_loads_older_messages_in_place(harness:
 
 
 def test_thinking_time_reads_as_plain_english(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from desktop.ui.message_view import ThinkingSection
+    from desktop.gui.chat.parts import ThinkingSection
 
     section = ThinkingSection()
     qtbot.addWidget(section)

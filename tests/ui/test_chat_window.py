@@ -11,13 +11,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import Gui, build_gui
+from desktop.gui.app import Gui, build_gui
 from desktop.core import settings as settings_mod
 from desktop.core.history import Status
 from desktop.core.retry import RetryPolicy
 from desktop.core.secrets import KeyStore
 from desktop.core.settings import Settings
-from desktop.ui.main_window import MainWindow
+from desktop.gui.main_window import MainWindow
 from tests.support.dashscope_server import TEST_KEY, ChatReply, DashScopeServer
 from tests.support.qt_async import run, until
 

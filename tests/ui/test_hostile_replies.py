@@ -14,8 +14,8 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QTextDocument
 from PySide6.QtWidgets import QLabel
 
-from desktop.ui.main_window import MainWindow
-from desktop.ui.message_view import AutoHeightBrowser
+from desktop.gui.main_window import MainWindow
+from desktop.gui.chat.markdown_view import AutoHeightBrowser
 from tests.support.dashscope_server import ChatReply, DashScopeServer
 from tests.support.qt_async import run, until
 from tests.ui.test_chat_features import UrlCatcher

@@ -18,9 +18,9 @@ from pytestqt.qtbot import QtBot
 from desktop.core.appcontext import AppContext
 from desktop.core.errors import MESSAGES, ErrorKind
 from desktop.core.regions import REGIONS, Region
-from desktop.ui import i18n
-from desktop.ui.main_window import MainWindow
-from desktop.ui.tasks import TaskRunner
+from desktop.gui.common import i18n
+from desktop.gui.main_window import MainWindow
+from desktop.core.tasks import TaskRunner
 from tests.support.qt_async import run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from desktop.core.settings import Settings
 from desktop.core.settings_store import SettingsStore
 from desktop.core.notes.service import NotesService
 from desktop.gui.search.tab import SearchTab
-from desktop.ui.tasks import TaskRunner
+from desktop.core.tasks import TaskRunner
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 from tests.support.qt_async import run, until
 

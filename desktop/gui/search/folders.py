@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QLi
 
 from desktop.core.notes.store import FolderStatus
 from desktop.gui.search.rows import add_rich_item
-from desktop.ui.plain import plain_tooltip
+from desktop.gui.common.plain import plain_tooltip
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 

@@ -16,7 +16,7 @@ from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.service import IndexOutcome, RunMode, RunResult
 from desktop.core.notes.store import IndexModel
 from desktop.gui.search.dialogs import LargeRunDialog, cny, core_tr
-from desktop.ui.plain import plain_tooltip
+from desktop.gui.common.plain import plain_tooltip
 
 
 def error_text(error: QwenError) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.core.notes.batch import JobOutcome
 from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface, JobStatus
 from desktop.gui.search.dialogs import core_tr
-from desktop.ui.plain import plain_tooltip
+from desktop.gui.common.plain import plain_tooltip
 
 JOB_ROLE = Qt.ItemDataRole.UserRole
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import ErrorKind
 from desktop.core.notes.search import SearchHit, SearchResults
 from desktop.gui.search.rows import add_rich_item, show_in_folder, snippet_html
-from desktop.ui.plain import plain_tooltip
+from desktop.gui.common.plain import plain_tooltip
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 

@@ -39,8 +39,8 @@ from desktop.gui.search.index_panel import IndexPanel, error_text
 from desktop.gui.search.results import ResultsPanel
 from desktop.gui.search.jobs import JobsPanel
 from desktop.gui.search.rows import fit_all
-from desktop.ui.panes import side_and_main
-from desktop.ui.tasks import TaskRunner
+from desktop.gui.common.panes import side_and_main
+from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

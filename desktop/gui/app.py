@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QTranslator
     from PySide6.QtWidgets import QApplication
 
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.main_window import MainWindow
+    from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger("desktop")
 
@@ -68,7 +68,7 @@ def _install_excepthook() -> None:
         details = redact("".join(traceback.format_exception(kind, value, tb)))
         log.error("unexpected error\n%s", details)
         try:
-            from desktop.ui.crash_dialog import show_crash_dialog
+            from desktop.gui.common.crash_dialog import show_crash_dialog
 
             show_crash_dialog(details)
         except Exception:  # never let the hook itself crash
@@ -112,9 +112,9 @@ def build_gui(app: QApplication, language: str | None = None, *, watch: bool = T
     ``language`` overrides the one in the settings ("en", "zh_CN", "system"); ``watch`` and
     ``catch_up`` turn off the notes watcher and the start-up index run (tests).
     """
-    from desktop.ui import i18n, style
-    from desktop.ui.main_window import MainWindow
-    from desktop.ui.tasks import TaskRunner
+    from desktop.gui.common import i18n, style
+    from desktop.gui.main_window import MainWindow
+    from desktop.core.tasks import TaskRunner
 
     context = AppContext.create()
     translators = i18n.install(app, language or context.session.settings.language)

@@ -36,8 +36,8 @@ from desktop.core.models import DEFAULT_CHAT_MODELS
 from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
 from desktop.core.runtime import Session, connection_config
 from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, mask_key
-from desktop.ui.message_view import translate_error
-from desktop.ui.tasks import TaskRunner
+from desktop.gui.chat.parts import translate_error
+from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,4 @@
-"""``QwenDesktop --self-test``: does this build (frozen or not) have everything it needs?
-
-Each check prints ``ok   <name>: <detail>`` or ``FAIL <name>: <detail>``; the exit status is 0 only
-when every check passes. CI runs it on the frozen bundle (packaging/smoke-test.sh); a user can run it
-to tell a broken install from a broken network.
-
-Harmless to run anywhere:
-- Qt runs offscreen unless ``QT_QPA_PLATFORM`` says otherwise, so no window appears.
-- All data (settings, history, logs, window state) goes to a fresh temporary directory that is
-  removed at the end; the user's data directory (``QWEN_DESKTOP_HOME``, portable ``data`` folder or
-  the user data dir) is only reported, never opened. ``QWEN_DESKTOP_HOME`` is restored afterwards.
-- The keyring is asked which backend it has, never for a password: a dummy ``DASHSCOPE_API_KEY``
-  is set for the run so the window does not read the stored key either. No network is used.
-"""
+"""The self-test's checks: each returns a detail line or raises CheckFailed."""
 
 from __future__ import annotations
 
@@ -22,24 +9,18 @@ import os
 import pkgutil
 import platform
 import re
-import shutil
 import sqlite3
 import ssl
 import sys
-import tempfile
 import time
-import traceback
-from collections.abc import Awaitable, Callable
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync prefers PyQt otherwise
 
 from desktop import __version__  # noqa: E402
 from desktop.core import paths  # noqa: E402
-from desktop.core.secrets import ENV_KEY  # noqa: E402
+from desktop.selftest.report import CheckFailed, last_line  # noqa: E402
 
 # Modules the app imports only when a feature is first used: a frozen build that lacks one fails
 # later, in front of the user, so import them all here.
@@ -53,51 +34,6 @@ LAZY_MODULES = (
 PYGMENTS_LEXERS = ("python", "javascript", "cpp", "bash", "json", "sql")
 TRANSLATION_PROBE = ("MainWindow", "Chat")  # a source string the Chinese translation must cover
 SELF_TEST_KEY = "sk-self-test-0000000000000000"
-
-
-@dataclass
-class Report:
-    out: TextIO
-    failures: list[str] = field(default_factory=list)
-
-    def line(self, passed: bool, name: str, detail: str) -> None:
-        if not passed:
-            self.failures.append(name)
-        self.out.write(f"{'ok  ' if passed else 'FAIL'} {name}: {detail}\n")
-        self.out.flush()
-
-    def run(self, name: str, check: Callable[[], str]) -> None:
-        """A check returns its detail, or raises: CheckFailed with a message, anything else a bug."""
-        try:
-            self.line(True, name, check())
-        except CheckFailed as failed:
-            self.line(False, name, str(failed))
-        except Exception as exc:  # report, then go on with the other checks
-            self.line(False, name, _describe(exc))
-
-    async def run_async(self, name: str, check: Callable[[], Awaitable[str]]) -> None:
-        try:
-            self.line(True, name, await check())
-        except CheckFailed as failed:
-            self.line(False, name, str(failed))
-        except Exception as exc:
-            self.line(False, name, _describe(exc))
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def _describe(exc: BaseException) -> str:
-    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
-    return f"{type(exc).__name__}: {_last_line(exc)}{at}"
-
-
-def _last_line(exc: BaseException) -> str:
-    """Long messages (numpy's import advice) end with the line that matters."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 # ---- checks that need no Qt --------------------------------------------------------------------
@@ -207,7 +143,7 @@ def check_lazy_imports() -> str:
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            missing.append(f"{module} ({_last_line(exc)})")
+            missing.append(f"{module} ({last_line(exc)})")
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
@@ -228,7 +164,7 @@ def check_lazy_imports() -> str:
 def check_resources() -> str:
     from importlib import resources
 
-    from desktop.app import app_icon
+    from desktop.gui.app import app_icon
 
     base = resources.files("desktop.resources")
     missing = [name for name in ("light.qss", "dark.qss") if not (base / name).is_file()]
@@ -241,7 +177,7 @@ def check_resources() -> str:
 def check_translation() -> str:
     from PySide6.QtCore import QLibraryInfo, QTranslator
 
-    from desktop.ui import i18n
+    from desktop.gui.common import i18n
 
     ours = QTranslator()
     if not ours.load("qwen_desktop_zh_CN", i18n.translations_dir()):
@@ -313,8 +249,8 @@ async def check_crash_handling(log_file: Path) -> str:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import _install_excepthook
-    from desktop.ui import crash_dialog
+    from desktop.gui.app import _install_excepthook
+    from desktop.gui.common import crash_dialog
 
     previous = sys.excepthook
     _install_excepthook()
@@ -347,104 +283,3 @@ async def check_crash_handling(log_file: Path) -> str:
     return f"logged to {log_file.name}, dialog shown, '{copy.text()}' copies the traceback"
 
 
-# ---- running them ------------------------------------------------------------------------------
-
-
-@contextmanager
-def _temporary_environment(values: dict[str, str]):  # type: ignore[no-untyped-def]
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
-def _logging_to_file_only():  # type: ignore[no-untyped-def]
-    """The run logs to the temporary log file only: the console is for the check lines (the crash
-    check logs a deliberate error). The caller's handlers and level come back afterwards."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    for handler in saved_handlers:
-        root.removeHandler(handler)
-    try:
-        yield
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-            handler.close()
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
-
-
-def run_self_test(argv: list[str]) -> int:
-    if argv:
-        print("usage: qwen-desktop --self-test   (checks this installation; no options)",
-              file=sys.stderr)
-        return 2
-    out = sys.stdout if sys.stdout is not None else open(os.devnull, "w")  # noqa: SIM115
-    report = Report(out)
-    user_home = os.environ.get(paths.ENV_HOME)
-    temp_home = Path(tempfile.mkdtemp(prefix="qwen-desktop-self-test-")).resolve()
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        with _temporary_environment({paths.ENV_HOME: str(temp_home), ENV_KEY: SELF_TEST_KEY}), \
-                _logging_to_file_only():
-            _run_checks(report, temp_home, user_home)
-    finally:
-        shutil.rmtree(temp_home, ignore_errors=True)
-    total = report.out
-    if report.failures:
-        total.write(f"self-test FAILED: {', '.join(report.failures)}\n")
-        return 1
-    total.write("self-test passed\n")
-    return 0
-
-
-def _run_checks(report: Report, temp_home: Path, user_home: str | None) -> None:
-    report.run("build", check_build)
-    report.run("data dir", lambda: check_data_dir(temp_home, user_home))
-    report.run("sqlite", check_sqlite_fts5)
-    report.run("tls", check_tls)
-    report.run("keyring", check_keyring)
-    report.run("imports", check_lazy_imports)
-
-    import qasync
-
-    from desktop.app import build_gui, create_application, setup_logging
-
-    setup_logging()  # the rotating log file, as the windowed app has it
-    log_file = paths.log_dir() / "qwen-desktop.log"
-    logging.getLogger("desktop").info("self-test started")
-    app = create_application([])
-    report.run("resources", check_resources)
-    report.run("translation", check_translation)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-
-    async def main() -> None:
-        await report.run_async("event loop", check_event_loop)
-        await report.run_async("http client", check_http_client)
-        gui = None
-        try:
-            gui = build_gui(app, language="zh_CN")
-        except Exception as exc:
-            report.line(False, "main window", _describe(exc))
-        if gui is not None:
-            await report.run_async("main window", lambda: check_main_window(gui))
-            gui.window.close()
-        await report.run_async("crash handling", lambda: check_crash_handling(log_file))
-        if gui is not None:
-            await gui.shutdown()
-
-    try:
-        with loop:
-            loop.run_until_complete(main())
-    finally:
-        asyncio.set_event_loop(None)

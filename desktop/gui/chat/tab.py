@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -48,42 +47,15 @@ from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
 from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
-from desktop.ui.conversation_view import ConversationView
-from desktop.ui.message_view import MessageWidget
-from desktop.ui.panes import side_and_main
-from desktop.ui.tasks import TaskRunner
+from desktop.gui.chat.conversations import ConversationView
+from desktop.gui.chat.composer import Composer
+from desktop.gui.chat.messages import MessageWidget
+from desktop.gui.common.panes import side_and_main
+from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 CHAT_TASK = "chat"
 YIELD_AFTER_S = 0.004
-
-
-class Composer(QPlainTextEdit):
-    """The message box: Enter sends, Shift+Enter starts a new line; grows with its text."""
-
-    submitted = Signal()
-    MIN_LINES, MAX_LINES = 2, 10
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit)
-        self._fit()
-
-    def _fit(self, *_: object) -> None:
-        line = self.fontMetrics().lineSpacing()
-        lines = max(self.MIN_LINES, min(self.MAX_LINES, int(self.document().size().height())))
-        margins = self.contentsMargins().top() + self.contentsMargins().bottom()
-        self.setFixedHeight(lines * line + margins + 2 * int(self.document().documentMargin()) + 6)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                self.insertPlainText("\n")
-                return
-            if not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-                self.submitted.emit()
-                return
-        super().keyPressEvent(event)
 
 
 class ChatTab(QWidget):

@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.history import Message
-from desktop.ui.message_view import MessageWidget, Rendered, is_dark, render_stored
+from desktop.gui.chat.markdown_view import Rendered, is_dark, render_stored
+from desktop.gui.chat.messages import MessageWidget
 
 INITIAL_MESSAGES = 12  # shown at once when a conversation opens…
 INITIAL_CHARS = 30_000  # …or fewer, when they are long

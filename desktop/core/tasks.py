@@ -8,6 +8,7 @@ them to ``on_failure``, so the window can say that something went wrong instead 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,7 +27,7 @@ class TaskRunner:
         task = asyncio.ensure_future(coro)
         self._named[name] = task
         self._all.add(task)
-        task.add_done_callback(lambda t, n=name: self._done(n, t))
+        task.add_done_callback(functools.partial(self._done, name))
         return task
 
     def running(self, name: str) -> bool:

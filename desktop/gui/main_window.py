@@ -14,9 +14,9 @@ from desktop.core import client, markdown, paths
 from desktop.core.appcontext import AppContext
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
-from desktop.ui.chat_tab import ChatTab
-from desktop.ui.settings_tab import SettingsTab
-from desktop.ui.tasks import TaskRunner
+from desktop.gui.chat.tab import ChatTab
+from desktop.gui.settings.tab import SettingsTab
+from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

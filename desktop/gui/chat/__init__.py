@@ -1,0 +1,1 @@
+"""The Chat tab: conversations, the reply view, sources, and copying replies."""

@@ -1,0 +1,173 @@
+"""The smaller pieces of a message: its thinking section, an error card, the inline editor."""
+
+from __future__ import annotations
+
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.errors import offers_settings, MESSAGES, ErrorKind
+
+
+
+def translate_error(kind: str) -> str:
+    try:
+        source = MESSAGES[ErrorKind(kind)]
+    except ValueError:
+        source = MESSAGES[ErrorKind.UNKNOWN]
+    return QCoreApplication.translate("Errors", source)
+
+
+
+class ThinkingSection(QWidget):
+    """Qwen's reasoning, apart from the answer and collapsed by default."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text: list[str] = []
+        self._shown = 0
+        self._streaming = True
+        self._seconds: float | None = None
+        self.toggle = QToolButton(self)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setAutoRaise(True)
+        self.view = QPlainTextEdit(self)
+        self.view.setReadOnly(True)
+        self.view.setFrameShape(QFrame.Shape.NoFrame)
+        self.view.setMaximumHeight(260)
+        self.view.setVisible(False)
+        self.view.setStyleSheet("QPlainTextEdit { color: palette(placeholder-text); }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.view)
+        self.toggle.toggled.connect(self._on_toggle_toggled)
+        self._update_label()
+
+    def append(self, text: str) -> None:
+        self._text.append(text)
+
+    def set_text(self, text: str) -> None:
+        self._text = [text]
+        self._shown = 0
+        self.view.clear()
+        self.flush()
+
+    def text(self) -> str:
+        return "".join(self._text)
+
+    def flush(self) -> None:
+        if not self.view.isVisible():
+            return  # collapsed: nothing to draw
+        pending = "".join(self._text)[self._shown:]
+        if pending:
+            cursor = self.view.textCursor()
+            cursor.movePosition(cursor.MoveOperation.End)
+            cursor.insertText(pending)
+            self._shown += len(pending)
+
+    def finish(self, seconds: float | None) -> None:
+        self._streaming = False
+        self._seconds = seconds
+        self._update_label()
+
+    def _update_label(self) -> None:
+        if self._streaming:
+            label = self.tr("Thinking…")
+        elif self._seconds is not None:
+            seconds = max(1, round(self._seconds))
+            label = (self.tr("Thought for 1 second") if seconds == 1
+                     else self.tr("Thought for %n seconds", "", seconds))
+        else:
+            label = self.tr("Thinking")
+        self.toggle.setText(label)
+
+    def _on_toggle_toggled(self, checked: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if checked else Qt.ArrowType.RightArrow)
+        self.view.setVisible(checked)
+        if checked:
+            self.flush()
+
+
+class ErrorCard(QFrame):
+    retry_requested = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, kind: str, details: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.kind = kind
+        self.message = QLabel(translate_error(kind), self)
+        self.message.setWordWrap(True)
+        self.message.setObjectName("errorMessage")
+        self.details = QLabel(details, self)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # the server's words: never rich text
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setVisible(False)
+        self.details_button = QToolButton(self)
+        self.details_button.setText(self.tr("Details"))
+        self.details_button.setCheckable(True)
+        self.details_button.setAutoRaise(True)
+        self.details_button.setVisible(bool(details))
+        self.retry_button = QPushButton(self.tr("Retry"), self)
+        self.settings_button = QPushButton(self.tr("Open Settings"), self)
+        self.settings_button.setVisible(offers_settings(kind))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.settings_button)
+        buttons.addWidget(self.details_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(self.details)
+        layout.addLayout(buttons)
+        self.details_button.toggled.connect(self.details.setVisible)
+        self.retry_button.clicked.connect(self.retry_requested)
+        self.settings_button.clicked.connect(self.settings_requested)
+
+
+class MessageEditor(QWidget):
+    """Editing an earlier question in place: Send & resend, or Cancel."""
+
+    submitted = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QPlainTextEdit(self)
+        self.edit.setObjectName("messageEditor")
+        self.edit.setPlainText(text)
+        self.edit.setTabChangesFocus(True)
+        lines = max(2, min(10, text.count("\n") + 2))
+        self.edit.setFixedHeight(lines * self.edit.fontMetrics().lineSpacing() + 20)
+        self.send_button = QPushButton(self.tr("Send"), self)
+        self.send_button.setToolTip(self.tr("Send the changed question; the messages after it are removed"))
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+        layout.addLayout(buttons)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.cancel_button.clicked.connect(self.cancelled)
+
+    def _on_send_button_clicked(self) -> None:
+        text = self.edit.toPlainText().strip()
+        if text:
+            self.submitted.emit(text)

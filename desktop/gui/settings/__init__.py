@@ -1,0 +1,1 @@
+"""The Settings tab: connection, key, model and notes settings."""
