@@ -91,7 +91,8 @@ export QT_QPA_PLATFORM=offscreen QWEN_TEST_REAL_KEYRING=1
 cd "$REPO"
 # Lint first (a second or so): a finding fails the run, as a failing test does.
 "$_QWEN_VENV_PYTHON" -m ruff check desktop tests packaging
-"$_QWEN_VENV_PYTHON" -m mypy desktop/core
+# mypy --strict on core (the layer every face builds on): a strict finding fails the run.
+"$_QWEN_VENV_PYTHON" -m mypy --strict desktop/core
 status=0
 "$_QWEN_VENV_PYTHON" -m pytest "$@" || status=$?
 exit "$status"

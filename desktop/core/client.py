@@ -16,11 +16,12 @@ import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from desktop.core.errors import ErrorKind, QwenError, classify, redact
 from desktop.core.models import is_chat_model, thinking_flag
@@ -227,9 +228,10 @@ class QwenClient:
         if max_tokens is not None:
             kwargs["max_tokens"] = max_tokens
         try:
-            stream = await self._openai.chat.completions.create(  # type: ignore[call-overload]
+            stream = await self._openai.chat.completions.create(
                 model=model,
-                messages=list(messages),  # type: ignore[arg-type]
+                # {role, content} dicts are the wire shape; the SDK names one TypedDict per role.
+                messages=cast("list[ChatCompletionMessageParam]", list(messages)),
                 stream=True,
                 stream_options={"include_usage": True},
                 extra_body=extra or None,
@@ -392,7 +394,7 @@ def translate_error(
 def _describe(exc: BaseException) -> str:
     """The innermost cause's text, e.g. "[Errno 111] Connection refused"."""
     cur: BaseException = exc
-    while cur.__cause__ is not None or cur.__context__ is not None:
-        cur = cur.__cause__ or cur.__context__  # type: ignore[assignment]
+    while (inner := cur.__cause__ or cur.__context__) is not None:
+        cur = inner
     text = str(cur) or type(cur).__name__
     return redact(text)

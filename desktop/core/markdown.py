@@ -14,12 +14,14 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name, guess_lexer
@@ -44,7 +46,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 @lru_cache(maxsize=4)
-def _formatter(style: str) -> HtmlFormatter:  # type: ignore[type-arg]
+def _formatter(style: str) -> HtmlFormatter:
     return HtmlFormatter(style=style, noclasses=True, nowrap=True)
 
 
@@ -64,7 +66,9 @@ def _highlight(code: str, lang: str, palette: Palette) -> str:
             lexer = None
     if lexer is None:
         return html.escape(code)
-    return highlight(code, lexer, _formatter(palette.pygments_style)).rstrip("\n")
+    # Pygments ships no type hints: say what highlight() gives (str, since no outfile is passed).
+    coloured: str = highlight(code, lexer, _formatter(palette.pygments_style))
+    return coloured.rstrip("\n")
 
 
 class _QtRenderer(RendererHTML):
@@ -73,7 +77,7 @@ class _QtRenderer(RendererHTML):
     palette: Palette = LIGHT
     highlight: bool = True
 
-    def fence(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def fence(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
         lang = token.info.strip().split()[0] if token.info.strip() else ""
         code = token.content.rstrip("\n")
@@ -94,30 +98,30 @@ class _QtRenderer(RendererHTML):
 
     code_block = fence
 
-    def code_inline(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def code_inline(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         return (f'<code style="background-color:{self.palette.inline_code_bg};">&nbsp;'
                 f'{html.escape(tokens[idx].content)}&nbsp;</code>')
 
-    def table_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def table_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         return (f'<table border="1" cellspacing="0" cellpadding="6" '
                 f'style="border-collapse: collapse; border-color:{self.palette.table_border}; '
                 f'margin: 6px 0;">\n')
 
-    def th_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
-        align = tokens[idx].attrGet("style") or ""
+    def th_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        align = str(tokens[idx].attrGet("style") or "")
         align = align.replace("text-align:", "").strip()
         attr = f' align="{align}"' if align else ""
         return f'<th{attr} style="background-color:{self.palette.table_header_bg};">'
 
-    def td_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
-        align = tokens[idx].attrGet("style") or ""
+    def td_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        align = str(tokens[idx].attrGet("style") or "")
         align = align.replace("text-align:", "").strip()
         return f'<td align="{align}">' if align else "<td>"
 
-    def blockquote_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def blockquote_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         return f'<blockquote style="color:{self.palette.quote_fg};">'
 
-    def image(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         # Never an <img>: Qt would load its source (a local path such as /dev/zero or a FIFO eats
         # memory or blocks the UI thread) and a remote one would leak that the reply was read. The
         # alt text stays, as a link when the source is on the web.
@@ -128,7 +132,7 @@ class _QtRenderer(RendererHTML):
             return f'[<a href="{escapeHtml(str(src))}">{alt}</a>]'
         return f"[{alt}]"
 
-    def link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def link_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         # Only web and mail links stay clickable: a file:, a relative path or any other scheme in a
         # reply could make the system open a local program.
         href = str(tokens[idx].attrGet("href") or "")
@@ -136,7 +140,7 @@ class _QtRenderer(RendererHTML):
             return f'<a href="{escapeHtml(href)}">'
         return "<a>"
 
-    def text(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    def text(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         escaped = escapeHtml(tokens[idx].content)
         count = env.get("citations", 0) if env else 0
         return link_citations(escaped, count) if count else escaped
@@ -191,7 +195,8 @@ def render(text: str, *, dark: bool = False, highlight: bool = True, citations: 
     """
     if not text:
         return ""
-    return _parser(dark, highlight).render(text, {"citations": citations} if citations else None)
+    rendered: str = _parser(dark, highlight).render(text, {"citations": citations} if citations else None)
+    return rendered
 
 
 # Single quotes: these go inside double-quoted style attributes.

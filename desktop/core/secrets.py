@@ -63,7 +63,7 @@ def backend_is_usable(backend: keyring.backend.KeyringBackend | None = None) -> 
     if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
         return False
     try:
-        return float(backend.priority) > 0  # type: ignore[arg-type]
+        return float(backend.priority) > 0
     except Exception:  # a backend whose priority check fails is not usable
         return False
 

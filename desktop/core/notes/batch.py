@@ -460,8 +460,7 @@ def import_results(store: NoteStore, jobs: JobStore, job: BatchJob,
             failed += 1
             continue
         try:
-            matrix = unit_vectors([decode_vector(v) for v in result.vectors],  # type: ignore[misc]
-                                  job.dimensions)
+            matrix = unit_vectors([decode_vector(v) for v in result.vectors], job.dimensions)
         except (QwenError, ValueError, TypeError) as exc:
             log.warning("batch job %d line %d: %s", job.id, result.line, exc)
             failed += 1

@@ -138,6 +138,7 @@ class OpenAIBatchBackend:
         try:
             batch = await self._sdk.batches.create(
                 input_file_id=input_ref, endpoint="/v1/embeddings",
+                # The SDK types the window as Literal["24h"]; DashScope also takes longer ones.
                 completion_window=self.completion_window,  # type: ignore[arg-type]
             )
         except Exception as exc:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def unit_vectors(vectors: Sequence[Sequence[float]], dimensions: int) -> np.ndarray:
+def unit_vectors(vectors: Sequence[Sequence[float] | np.ndarray], dimensions: int) -> np.ndarray:
     """Float32 rows of length 1 (so cosine similarity is a dot product)."""
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[1] != dimensions:

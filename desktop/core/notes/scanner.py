@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,9 +58,9 @@ class ScanResult:
 def _is_hidden(entry: os.DirEntry[str]) -> bool:
     if entry.name.startswith("."):
         return True
-    if os.name == "nt":
+    if sys.platform == "win32":  # (sys.platform, not os.name: mypy then knows the attribute exists)
         try:
-            return bool(entry.stat(follow_symlinks=False).st_file_attributes & _WIN_HIDDEN)  # type: ignore[attr-defined]
+            return bool(entry.stat(follow_symlinks=False).st_file_attributes & _WIN_HIDDEN)
         except OSError:
             return False
     return False

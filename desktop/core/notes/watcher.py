@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from desktop.core.notes.reader import SUPPORTED_SUFFIXES
 from desktop.core.notes.scanner import EXCLUDED_DIR_NAMES
@@ -69,7 +70,7 @@ class NotesWatcher:
         self._pending: set[str] = set()
         self._first_event: float | None = None
         self._timer: threading.Timer | None = None
-        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._observer: BaseObserver | None = None
         self._folders: tuple[str, ...] = ()
 
     @property
