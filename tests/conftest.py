@@ -110,6 +110,17 @@ def srv() -> Iterator[DashScopeServer]:
 
 @pytest.fixture
 async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
-    """Our real client, talking to the test's loopback server."""
-    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY)) as c:
+    """Our real client, talking to the test's loopback server (never through a proxy)."""
+    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY, proxy_mode="none")) as c:
         yield c
+
+
+@pytest.fixture
+def service_env(srv: DashScopeServer, monkeypatch: pytest.MonkeyPatch) -> DashScopeServer:
+    """What a command-line run needs to reach the loopback server: key and base URL in the
+    environment, retries and batch polls that wait milliseconds."""
+    monkeypatch.setenv("DASHSCOPE_API_KEY", TEST_KEY)
+    monkeypatch.setenv("DASHSCOPE_BASE_URL", srv.base_url)
+    monkeypatch.setenv("QWEN_DESKTOP_RETRY_SCALE", "0.001")
+    monkeypatch.setenv("QWEN_DESKTOP_POLL_SCALE", "0")  # ask the service again at once
+    return srv

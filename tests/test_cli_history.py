@@ -11,22 +11,8 @@ import pytest
 from desktop.cli import run_cli
 from desktop.core import paths
 from desktop.core.history import HistoryStore
-from tests.support.dashscope_server import TEST_KEY, ChatReply, DashScopeServer
+from tests.support.dashscope_server import ChatReply, DashScopeServer
 from tests.support.notes import write_notes
-
-
-@pytest.fixture
-def srv() -> DashScopeServer:  # type: ignore[misc]
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def service_env(srv: DashScopeServer, monkeypatch: pytest.MonkeyPatch) -> DashScopeServer:
-    monkeypatch.setenv("DASHSCOPE_API_KEY", TEST_KEY)
-    monkeypatch.setenv("DASHSCOPE_BASE_URL", srv.base_url)
-    monkeypatch.setenv("QWEN_DESKTOP_RETRY_SCALE", "0.001")
-    return srv
 
 
 def test_list_and_export_conversations(

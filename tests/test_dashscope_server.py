@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,8 @@ USER_HELLO = [{"role": "user", "content": "hello there"}]
 
 
 @pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def client(srv: DashScopeServer) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The raw OpenAI SDK (not our client): these tests check the server against it."""
     async with openai.AsyncOpenAI(base_url=srv.base_url, api_key=TEST_KEY, max_retries=0) as c:
         yield c
 

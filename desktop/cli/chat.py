@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -49,7 +48,7 @@ async def _chat(context: AppContext, args: argparse.Namespace) -> int:
         return fail("no notes folders: add one with 'qwen-desktop notes add DIR', then run "
                     "'qwen-desktop notes index'", EXIT_USAGE)
     try:
-        await asyncio.to_thread(context.session.load_key)
+        await context.session.refresh_key()
         client = context.session.client()
     except QwenError as error:
         return fail(error_line(error), exit_code_for(error))

@@ -49,7 +49,7 @@ def _run(command: Command, args: argparse.Namespace) -> int:
         context = AppContext.create()
         try:
             try:
-                await asyncio.to_thread(context.session.load_key)
+                await context.session.refresh_key()
             except QwenError:  # the keyring cannot be read: keyword search still works
                 pass
             return await command(context, args)

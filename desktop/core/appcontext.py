@@ -30,7 +30,7 @@ class AppContext:
     @classmethod
     def create(cls, key_store: KeyStore | None = None) -> AppContext:
         """From the data directory (:mod:`desktop.core.paths`). The key is not read here: reading
-        it may block (keyring over D-Bus), so call ``session.load_key`` where that is fine."""
+        it may block (keyring over D-Bus), so await ``session.refresh_key()``."""
         settings = settings_mod.load()
         store = SettingsStore(paths.settings_file(), settings)
         session = Session(settings, key_store or KeyStore(), store)

@@ -26,7 +26,7 @@ class Session:
     """The live connection state shared by the window's tabs: settings, key, and one client.
 
     The client is created lazily inside the running loop and replaced when the settings or key
-    change. Reading the key may block (keyring over D-Bus): call :meth:`load_key` in an executor.
+    change. Reading the key may block (keyring over D-Bus): await :meth:`refresh_key`.
     """
 
     def __init__(self, settings: Settings, key_store: KeyStore, store: SettingsStore | None = None) -> None:
@@ -61,6 +61,17 @@ class Session:
             raise
         self.key_error = None
         return self.key
+
+    async def refresh_key(self) -> ApiKey | None:
+        """Read the key in a worker thread and take it over on the caller's (the UI's) thread, so
+        nothing on that thread sees the key change under it. Raises as :meth:`load_key`."""
+        try:
+            key = await asyncio.to_thread(self.key_store.get)
+        except QwenError as error:
+            self.key, self.key_error = None, error
+            raise
+        self.key, self.key_error = key, None
+        return key
 
     def config(self) -> ConnectionConfig:
         if self.key is None and self.key_error is not None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
 from desktop.core.appcontext import AppContext
+from desktop.core.settings import Settings
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
 from desktop.gui.chat.tab import ChatTab
@@ -19,6 +20,9 @@ from desktop.gui.settings.tab import SettingsTab
 from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
+
+# Fields only the chat uses: a change to one of them leaves the Search tab (and its watcher) alone.
+CHAT_ONLY_FIELDS = frozenset({"system_prompt", "temperature", "thinking", "model", "language"})
 
 
 def warm_up() -> None:
@@ -47,6 +51,7 @@ class MainWindow(QMainWindow):
         self.session = session = context.session
         self.tasks = tasks
         self.catch_up = catch_up
+        self._shut_down = False
         self.warmed_up: asyncio.Future[None] | None = None
         self.setWindowTitle(APP_NAME)
         if icon is not None:
@@ -66,27 +71,43 @@ class MainWindow(QMainWindow):
 
     def _connect_signals(self) -> None:
         self.chat_tab.settings_requested.connect(self.show_settings)
-        self.settings_tab.settings_changed.connect(self.chat_tab.apply_settings)
-        self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
-        self.search_tab.folders_changed.connect(lambda _folders: self.chat_tab.apply_settings())
+        store = self.session.store
+        if store is not None:  # the settings store says what changed, whoever changed it
+            store.subscribe(self._on_settings_changed)
+        else:
+            self.settings_tab.settings_changed.connect(self.chat_tab.apply_settings)
+            self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
+            self.search_tab.folders_changed.connect(lambda _folders: self.chat_tab.apply_settings())
         self.search_tab.ask_requested.connect(self._on_search_tab_ask_requested)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.tasks.on_failure = self._on_task_failed
 
+    def _on_settings_changed(self, _settings: Settings, changed: frozenset[str]) -> None:
+        """A field changed (in Settings, or the folder list from the Search tab): only the tabs
+        that depend on it hear of it, so typing a system prompt does not touch the notes."""
+        if self._shut_down:
+            return
+        self.chat_tab.apply_settings()
+        if changed - CHAT_ONLY_FIELDS:
+            self.search_tab.apply_settings()
+
     def _on_task_failed(self, _name: str, exc: BaseException) -> None:
         """A task outside a chat turn failed: say so in plain words (the log has the traceback)."""
         # Not translate_error: it reads any OSError as a network failure, and a background task's
         # OSError is as likely a disk or a file.
-        kind = exc.kind if isinstance(exc, QwenError) else ErrorKind.UNKNOWN
-        text = QCoreApplication.translate("Errors", MESSAGES[kind])
+        if isinstance(exc, QwenError) and exc.kind is not ErrorKind.UNKNOWN:
+            text = QCoreApplication.translate("Errors", MESSAGES[exc.kind])
+        else:
+            text = self.tr("Something went wrong in the background. The log file in the data "
+                           "folder has the details.")
         self.statusBar().showMessage(text, 15_000)
 
     async def start(self) -> None:
         """Read the key off the UI thread, then open on Chat, or on Settings when there is no key."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, self.session.load_key)
+            await self.session.refresh_key()
         except Exception:  # a broken keyring must not stop the window
             log.exception("could not read the API key")
         self.settings_tab.update_key_status()
@@ -138,6 +159,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Stop what the tabs run (the notes watcher, index runs, searches) before the loop ends."""
+        self._shut_down = True
         await self.search_tab.aclose()
         await self.chat_tab.aclose()
 

@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/ui/chat_tab.py" line="+113"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+85"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -168,7 +168,7 @@
 <context>
     <name>CrashDialog</name>
     <message>
-        <location filename="../../desktop/ui/crash_dialog.py" line="+17"/>
+        <location filename="../../desktop/gui/common/crash_dialog.py" line="+17"/>
         <source>Something went wrong</source>
         <translation>出错了</translation>
     </message>
@@ -182,8 +182,8 @@ Log folder: %1</source>
 日志文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../desktop/selftest.py" line="+332"/>
-        <location filename="../../desktop/ui/crash_dialog.py" line="+6"/>
+        <location line="+6"/>
+        <location filename="../../desktop/selftest/checks.py" line="+268"/>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
     </message>
@@ -191,7 +191,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+321"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+121"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -673,7 +673,7 @@ Log folder: %1</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/ui/main_window.py" line="+59"/>
+        <location filename="../../desktop/gui/main_window.py" line="+64"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
@@ -687,11 +687,16 @@ Log folder: %1</source>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
+    <message>
+        <location line="+36"/>
+        <source>Something went wrong in the background. The log file in the data folder has the details.</source>
+        <translation>后台出了问题。详细信息在数据文件夹的日志文件中。</translation>
+    </message>
 </context>
 <context>
     <name>MessageEditor</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="+30"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+30"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -709,7 +714,7 @@ Log folder: %1</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location line="+78"/>
+        <location filename="../../desktop/gui/chat/messages.py" line="+98"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -870,7 +875,7 @@ Log folder: %1</source>
 <context>
     <name>Notes</name>
     <message>
-        <location filename="../../desktop/core/notes/index.py" line="+72"/>
+        <location filename="../../desktop/core/notes/index_records.py" line="+30"/>
         <source>Looking for notes</source>
         <translation>正在查找笔记</translation>
     </message>
@@ -1087,7 +1092,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/gui/search/tab.py" line="+343"/>
+        <location filename="../../desktop/gui/search/tab.py" line="+348"/>
         <location line="+44"/>
         <source>Add your API key in Settings to check on the batch jobs.</source>
         <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
@@ -1121,7 +1126,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/ui/settings_tab.py" line="+73"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+73"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1335,7 +1340,7 @@ Log folder: %1</source>
 <context>
     <name>SourcesView</name>
     <message>
-        <location filename="../../desktop/ui/sources_view.py" line="+32"/>
+        <location filename="../../desktop/gui/chat/sources.py" line="+32"/>
         <source>Sources</source>
         <translation>来源</translation>
     </message>
@@ -1358,7 +1363,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/ui/message_view.py" line="-392"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="-71"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>

@@ -23,7 +23,7 @@ from desktop.core.ask import (
     significant_terms,
 )
 from desktop.core.chat import ChatOptions, ChatService, ContextPrepared, TurnEnded, TurnEvent
-from desktop.core.client import ConnectionConfig, QwenClient
+from desktop.core.client import QwenClient
 from desktop.core.context import plan_request
 from desktop.core.history import SCHEMA_VERSION, HistoryStore, Status
 from desktop.core.limits import ModelLimits
@@ -31,24 +31,12 @@ from desktop.core.notes.search import Searcher
 from desktop.core.pricing import PriceTable, format_cny
 from desktop.core.retry import RetryPolicy
 from desktop.core.tokens import estimate_tokens
-from tests.support.dashscope_server import TEST_KEY, ChatReply, DashScopeServer
+from tests.support.dashscope_server import ChatReply, DashScopeServer
 from tests.support.notes import index_notes, write_notes
 
 QUICK = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002, quota_delay=0.003, jitter=0.0, scale=1.0)
 NOTES = ChatOptions(model="qwen-plus", system_prompt="You are terse.", use_notes=True)
 PLAIN = ChatOptions(model="qwen-plus", system_prompt="You are terse.")
-
-
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
-    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY, proxy_mode="none")) as c:
-        yield c
 
 
 @pytest.fixture

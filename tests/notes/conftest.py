@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.notes.index import Indexer
 from desktop.core.notes.index_records import IndexConfig
 from desktop.core.notes.search import Searcher
 from desktop.core.paths import notes_db
 from desktop.core.retry import RetryPolicy
-from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 
 # Retries in tests wait milliseconds, not seconds.
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, quota_delay=0.01, jitter=0.0)
-
-
-@pytest.fixture
-def srv() -> Iterator[DashScopeServer]:
-    with DashScopeServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(srv: DashScopeServer) -> AsyncIterator[QwenClient]:
-    qwen = QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=TEST_KEY, proxy_mode="none"))
-    try:
-        yield qwen
-    finally:
-        await qwen.aclose()
 
 
 @pytest.fixture

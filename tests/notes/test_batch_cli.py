@@ -14,17 +14,9 @@ import pytest
 from desktop.cli import run_cli
 from desktop.core.paths import notes_db
 from tests.notes.conftest import write
-from tests.support.dashscope_server import TEST_KEY, DashScopeServer
+from tests.support.dashscope_server import DashScopeServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def service_env(srv: DashScopeServer, monkeypatch: pytest.MonkeyPatch) -> DashScopeServer:
-    monkeypatch.setenv("DASHSCOPE_API_KEY", TEST_KEY)
-    monkeypatch.setenv("DASHSCOPE_BASE_URL", srv.base_url)
-    monkeypatch.setenv("QWEN_DESKTOP_POLL_SCALE", "0")  # ask the service again at once
-    return srv
 
 
 def corpus(root: Path) -> None:

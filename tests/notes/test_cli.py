@@ -17,13 +17,6 @@ from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def service_env(srv: DashScopeServer, monkeypatch: pytest.MonkeyPatch) -> DashScopeServer:
-    monkeypatch.setenv("DASHSCOPE_API_KEY", TEST_KEY)
-    monkeypatch.setenv("DASHSCOPE_BASE_URL", srv.base_url)
-    return srv
-
-
 def corpus(root: Path) -> None:
     write(root / "codes.md", "# Errors\n\nE-4012 means the approval failed.\n")
     write(root / "travel.txt", "差旅报销需要发票。\n", "gbk")

@@ -33,8 +33,8 @@ class Harness:
         self.loop = loop
         self.guis: list[Gui] = []
 
-    def open(self, *, catch_up: bool = True) -> MainWindow:
-        gui = build_gui(QApplication.instance(), "en", watch=False, catch_up=catch_up)  # type: ignore[arg-type]
+    def open(self, *, catch_up: bool = True, watch: bool = False) -> MainWindow:
+        gui = build_gui(QApplication.instance(), "en", watch=watch, catch_up=catch_up)  # type: ignore[arg-type]
         gui.context.chat.policy = FAST_RETRIES
         window = gui.window
         self.qtbot.addWidget(window)
@@ -266,9 +266,12 @@ def test_key_saved_to_keyring_and_absent_from_every_file(harness: Harness, qtbot
     srv.valid_keys.add(secret)
     window = harness.open()
     tab = window.settings_tab
+    changed: list[bool] = []
+    tab.key_changed.connect(lambda: changed.append(True))
     qtbot.keyClicks(tab.key_edit, secret)
     qtbot.mouseClick(tab.save_key_button, Qt.MouseButton.LeftButton)
-    run(loop, until(lambda: window.session.key is not None))
+    run(loop, until(lambda: bool(changed)))  # the tab says the key changed once it shows it
+    assert window.session.key is not None and window.session.key.value == secret
     assert KeyStore().get_stored() == secret
     assert "sk-…7f3a" in tab.key_status.text() and secret not in tab.key_status.text()
     assert tab.key_edit.text() == ""

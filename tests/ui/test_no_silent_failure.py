@@ -58,10 +58,12 @@ def test_typing_in_settings_writes_the_file_once_and_leaves_the_watcher_alone(ha
     notes = tmp_path / "notes"
     notes.mkdir()
     configure(srv, notes_folders=[str(notes)])
-    window = harness.open()
-    restarts: list[int] = []
-    original = window.search_tab._restart_watcher
-    window.search_tab._restart_watcher = lambda: (restarts.append(1), original())[1]  # type: ignore[method-assign]
+    window = harness.open(watch=True)
+    watcher = window.search_tab._watcher
+    assert watcher is not None
+    restarts: list[list[str]] = []
+    original = watcher.watch
+    watcher.watch = lambda folders: (restarts.append(list(folders)), original(folders))[1]  # type: ignore[method-assign]
     store = window.session.store
     assert store is not None
     writes_before = store.writes
@@ -74,6 +76,11 @@ def test_typing_in_settings_writes_the_file_once_and_leaves_the_watcher_alone(ha
     run(loop, asyncio.sleep(1.0))
     assert store.writes - writes_before <= 2
     assert restarts == []  # the folder list did not change: the watcher was not restarted
+    other = tmp_path / "other"
+    other.mkdir()
+    window.search_tab.add_folder(str(other))  # this one changes the list: the watcher follows it
+    assert restarts == [[str(notes), str(other)]]
+    harness.wait_idle(window)
     harness.close(window)
     assert settings_mod.load(settings_file()).system_prompt.endswith(" Always answer briefly, please")
 
@@ -87,4 +94,5 @@ def test_a_failing_background_task_is_said_in_the_status_bar(harness: Harness, s
 
     window.tasks.start("background", broken())
     run(loop, until(lambda: bool(window.statusBar().currentMessage())))
-    assert window.statusBar().currentMessage() == "Something went wrong. See the details below."
+    assert window.statusBar().currentMessage() == ("Something went wrong in the background. The log "
+                                                   "file in the data folder has the details.")

@@ -75,6 +75,7 @@ class SearchTab(QWidget):
         self._watch_enabled = watch
         self._watch_debounce = watch_debounce
         self._watcher: NotesWatcher | None = None
+        self._watched: list[str] | None = None  # the folders the watcher was last given
         self._applied: object = None  # the settings apply_settings last acted on
         self._rerun_after_index = False
         self._after_index: Callable[[], None] | None = None  # an answer given while a run ended
@@ -165,8 +166,12 @@ class SearchTab(QWidget):
             self._show_hint()
 
     def _restart_watcher(self) -> None:
+        """Watch the folders of the settings (restarted only when the list changed)."""
         if not self._watch_enabled or self._closed:
             return
+        if self._watcher is not None and self._watched == self.folders:
+            return
+        self._watched = self.folders
         if self._watcher is None:
             try:
                 loop = asyncio.get_event_loop()

@@ -319,7 +319,7 @@ class SettingsTab(QWidget):
             self.save_key_button.setEnabled(True)
         self.key_edit.clear()
         self.session_key_button.setVisible(False)
-        await loop.run_in_executor(None, self.session.load_key)
+        await self.session.refresh_key()
         self.update_key_status()
         self.key_changed.emit()
 
@@ -344,7 +344,7 @@ class SettingsTab(QWidget):
         except KeyringUnavailable:
             self.key_status.setText(translate_error(ErrorKind.KEYRING.value))
             return
-        await loop.run_in_executor(None, self.session.load_key)
+        await self.session.refresh_key()
         self.update_key_status()
         self.key_changed.emit()
 
