@@ -10,6 +10,7 @@ DashScope never echoes the key into, and :func:`redact` scrubs anything key-shap
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 from desktop.core.i18n import QT_TRANSLATE_NOOP
@@ -35,6 +36,10 @@ class ErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
     KEYRING = "keyring"
+    INDEX_MODEL_CHANGED = "index_model_changed"
+    BATCH_UNAVAILABLE = "batch_unavailable"
+    CANNOT_CANCEL = "cannot_cancel"
+    NEWER_DATA = "newer_data"
     UNKNOWN = "unknown"
 
 
@@ -86,40 +91,80 @@ MESSAGES: dict[ErrorKind, str] = {
         "Errors", "The address was not found. If you set a custom URL, check it in Settings."),
     ErrorKind.KEYRING: QT_TRANSLATE_NOOP(
         "Errors", "The system keyring is not available, so the API key cannot be stored safely."),
+    ErrorKind.INDEX_MODEL_CHANGED: QT_TRANSLATE_NOOP(
+        "Errors", "The notes index was built with another embedding model or size. Index the notes again "
+                  "to search them with the model chosen in Settings."),
+    ErrorKind.BATCH_UNAVAILABLE: QT_TRANSLATE_NOOP(
+        "Errors", "Offline (batch) indexing is not available for this model, region or account. Index "
+                  "the notes live instead."),
+    ErrorKind.CANNOT_CANCEL: QT_TRANSLATE_NOOP(
+        "Errors", "The service could not cancel this batch job. It goes on, and its results will be "
+                  "imported when it ends."),
+    ErrorKind.NEWER_DATA: QT_TRANSLATE_NOOP(
+        "Errors", "This data was saved by a newer version of Qwen Desktop. Update the app to open it."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
         "Errors", "Something went wrong. See the details below."),
 }
 
-# What the kind of an error decides, in one place for every face: whether waiting and sending again
-# can help, the command line's exit code, and whether the window offers "Open Settings".
-RETRYABLE = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN})
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the kind of an error decides, for every face alike."""
 
-SETTINGS_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.NO_KEY, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PROXY,
-                            ErrorKind.ACCESS_DENIED})
+    retryable: bool  # waiting and sending again can help (the retry loops do it on their own)
+    exit_code: int  # the command line's exit status
+    offers_settings: bool  # fixing it starts in Settings: the window shows "Open Settings"
 
+
+# The command line's exit codes for failures (desktop.cli.output adds 0 for success, 2 for usage).
 EXIT_AUTH, EXIT_SERVICE, EXIT_OTHER = 3, 4, 1
-_AUTH_KINDS = frozenset({ErrorKind.NO_KEY, ErrorKind.AUTH, ErrorKind.ARREARAGE, ErrorKind.ACCESS_DENIED,
-                         ErrorKind.FREE_QUOTA, ErrorKind.KEYRING})
-_SERVICE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN,
-                            ErrorKind.NETWORK, ErrorKind.PROXY, ErrorKind.TIMEOUT, ErrorKind.CUT_OFF,
-                            ErrorKind.UNKNOWN})
+
+_RETRY, _ONCE = True, False
+_SETTINGS, _NO_SETTINGS = True, False
+
+# One row per kind, each written out: a new kind without a decision fails the tests.
+DECISIONS: dict[ErrorKind, Decision] = {
+    ErrorKind.NO_KEY: Decision(_ONCE, EXIT_AUTH, _SETTINGS),
+    ErrorKind.AUTH: Decision(_ONCE, EXIT_AUTH, _SETTINGS),
+    ErrorKind.ARREARAGE: Decision(_ONCE, EXIT_AUTH, _NO_SETTINGS),
+    ErrorKind.MODERATION: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.ACCESS_DENIED: Decision(_ONCE, EXIT_AUTH, _SETTINGS),
+    ErrorKind.FREE_QUOTA: Decision(_ONCE, EXIT_AUTH, _NO_SETTINGS),
+    ErrorKind.MODEL_NOT_FOUND: Decision(_ONCE, EXIT_OTHER, _SETTINGS),
+    ErrorKind.RATE_LIMITED: Decision(_RETRY, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.QUOTA_THROTTLED: Decision(_RETRY, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.SERVICE_DOWN: Decision(_RETRY, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.NETWORK: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.PROXY: Decision(_ONCE, EXIT_SERVICE, _SETTINGS),
+    ErrorKind.TIMEOUT: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.CUT_OFF: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.CONTEXT_TOO_LONG: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.BATCH_TOO_LARGE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.BAD_REQUEST: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.NOT_FOUND: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.KEYRING: Decision(_ONCE, EXIT_AUTH, _NO_SETTINGS),
+    ErrorKind.INDEX_MODEL_CHANGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.BATCH_UNAVAILABLE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.CANNOT_CANCEL: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.NEWER_DATA: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.UNKNOWN: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+}
+
+RETRYABLE = frozenset(kind for kind, decision in DECISIONS.items() if decision.retryable)
+SETTINGS_KINDS = frozenset(kind for kind, decision in DECISIONS.items() if decision.offers_settings)
 
 
 def exit_code(kind: ErrorKind) -> int:
     """The command line's exit code for an error of this kind."""
-    if kind in _AUTH_KINDS:
-        return EXIT_AUTH
-    if kind in _SERVICE_KINDS:
-        return EXIT_SERVICE
-    return EXIT_OTHER
+    return DECISIONS[kind].exit_code
 
 
 def offers_settings(kind: ErrorKind | str) -> bool:
     """Whether fixing this error starts in Settings (the window shows "Open Settings")."""
     try:
-        return ErrorKind(kind) in SETTINGS_KINDS
+        return DECISIONS[ErrorKind(kind)].offers_settings
     except ValueError:
         return False
+
 
 _KEY_SHAPED = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 
@@ -152,7 +197,7 @@ class QwenError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.kind in RETRYABLE
+        return DECISIONS[self.kind].retryable
 
     @property
     def message(self) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from desktop.core.ask import Source
 from desktop.core.client import Usage
+from desktop.core.errors import ErrorKind, QwenError
 
 
 class Status(StrEnum):
@@ -124,7 +125,7 @@ class HistoryStore:
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{version=} of the history database is newer than this app")
+            raise QwenError(ErrorKind.NEWER_DATA, f"{version=} of the history database is newer than this app")
         if version == 0:
             self._db.executescript(_SCHEMA)  # a new database: version 1, then the steps
             version = 1

@@ -109,7 +109,7 @@ class KeyStore:
     def save(self, key: str) -> None:
         key = key.strip()
         if not key:
-            raise ValueError("empty key")
+            raise QwenError(ErrorKind.NO_KEY, "the key to store is empty")
         if not backend_is_usable():
             raise KeyringUnavailable(backend_name())
         try:

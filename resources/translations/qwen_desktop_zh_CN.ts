@@ -209,7 +209,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+44"/>
+        <location filename="../../desktop/core/errors.py" line="+49"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -302,6 +302,26 @@ Log folder: %1</source>
         <location line="+2"/>
         <source>The system keyring is not available, so the API key cannot be stored safely.</source>
         <translation>系统凭据存储不可用，无法安全保存 API 密钥。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The notes index was built with another embedding model or size. Index the notes again to search them with the model chosen in Settings.</source>
+        <translation>笔记索引是用另一个向量模型或维度建立的。请重新索引笔记，才能用“设置”中选择的模型搜索。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Offline (batch) indexing is not available for this model, region or account. Index the notes live instead.</source>
+        <translation>此模型、地域或账号不支持离线（批量）索引。请改为立即索引笔记。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service could not cancel this batch job. It goes on, and its results will be imported when it ends.</source>
+        <translation>服务无法取消此批量任务。任务会继续运行，结束后其结果将被导入。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This data was saved by a newer version of Qwen Desktop. Update the app to open it.</source>
+        <translation>这些数据由更新版本的 Qwen Desktop 保存。请更新应用后再打开。</translation>
     </message>
     <message>
         <location line="+2"/>

@@ -11,7 +11,7 @@ import keyring.backends.null
 import keyring.errors
 import pytest
 
-from desktop.core.errors import ErrorKind
+from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.secrets import (
     ENV_KEY,
     SERVICE,
@@ -116,8 +116,9 @@ def test_delete_also_forgets_the_session_key() -> None:
 
 
 def test_empty_key_is_refused(memory_keyring) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(QwenError) as refused:
         KeyStore().save("  \n")
+    assert refused.value.kind is ErrorKind.NO_KEY
     assert memory_keyring.passwords == {}
 
 

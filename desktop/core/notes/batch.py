@@ -58,7 +58,7 @@ from desktop.core.notes.batch_remote import (
 )
 from desktop.core.notes.index import Indexer
 from desktop.core.notes.index_embedding import unit_vectors
-from desktop.core.notes.index_records import IndexModelChanged, ProgressCallback
+from desktop.core.notes.index_records import ProgressCallback
 from desktop.core.notes.jobs import ENDED_STATUSES, BatchJob, Interface, JobStatus, JobStore
 from desktop.core.notes.models import (
     batch_price_per_1k_tokens,
@@ -391,7 +391,7 @@ class BatchIndexer:
             try:
                 report = await self.submit(left, attempt=2)
                 retried_in = report.jobs[0].id if report.jobs else None
-            except (BatchUnavailable, QwenError, IndexModelChanged) as exc:
+            except QwenError as exc:  # also BatchUnavailable, IndexModelChanged
                 log.warning("could not send the failed lines again (%s); they go live", exc)
         return JobOutcome(job, imported.saved, imported.dropped, job.lines_failed, tuple(left),
                           retried_in)

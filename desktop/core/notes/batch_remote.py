@@ -67,17 +67,27 @@ class RemoteStatus:
     message: str | None = None
 
 
-class BatchUnavailable(Exception):
+class BatchUnavailable(QwenError):
     """Offline embedding is not offered here (model, region or account): index live instead."""
 
     def __init__(self, detail: str, error: QwenError | None = None) -> None:
-        self.detail = detail
-        self.error = error
-        super().__init__(detail)
+        self.error = error  # what the service answered, when it answered
+        super().__init__(ErrorKind.BATCH_UNAVAILABLE, detail,
+                         status=error.status if error else None, code=error.code if error else None,
+                         request_id=error.request_id if error else None)
+
+    def __str__(self) -> str:
+        return self.detail
 
 
-class CannotCancel(Exception):
+class CannotCancel(QwenError):
     """The service refused to cancel (e.g. a native task that already runs)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(ErrorKind.CANNOT_CANCEL, detail)
+
+    def __str__(self) -> str:
+        return self.detail  # the faces say "could not cancel" around the service's reason
 
 
 class BatchBackend(Protocol):
@@ -100,7 +110,7 @@ class BatchBackend(Protocol):
     async def cancel(self, remote_id: str) -> RemoteStatus: ...
 
 
-def _unavailable_or_error(error: QwenError) -> Exception:
+def _unavailable_or_error(error: QwenError) -> QwenError:
     """A 404 (endpoint or model not offered) or "not supported" means no batch here."""
     text = error.detail.lower()
     if error.status == 404 or "not supported" in text or "not support" in text:

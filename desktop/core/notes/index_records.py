@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from desktop.core.errors import ErrorKind
+from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.i18n import QT_TRANSLATE_NOOP
 from desktop.core.notes.models import DEFAULT_EMBEDDING_MODEL, stored_dimensions
 from desktop.core.notes.store_records import IndexModel
@@ -106,16 +106,20 @@ class IndexReport:
     elapsed: float = 0.0
 
 
-class IndexModelChanged(Exception):
+class IndexModelChanged(QwenError):
     """The index holds vectors of another model or size: re-index everything, after asking."""
 
     def __init__(self, stored: IndexModel, wanted: IndexModel) -> None:
         self.stored = stored
         self.wanted = wanted
         super().__init__(
+            ErrorKind.INDEX_MODEL_CHANGED,
             f"the index was built with {stored.model} ({stored.dimensions} dimensions), "
-            f"settings ask for {wanted.model} ({wanted.dimensions})"
+            f"settings ask for {wanted.model} ({wanted.dimensions})",
         )
+
+    def __str__(self) -> str:
+        return self.detail  # the faces put the two models into a sentence of their own
 
 
 class ProgressThrottle:
