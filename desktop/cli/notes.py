@@ -254,6 +254,9 @@ async def _index(context: AppContext, args: argparse.Namespace) -> int:
 
 def _report_index(context: AppContext, outcome: IndexOutcome, mode: RunMode) -> int:
     result = outcome.result
+    if result is RunResult.BUSY:
+        return fail("another Qwen Desktop (a window or this command) is indexing these notes right "
+                    "now; run this again when it has finished", EXIT_FAIL)
     if result is RunResult.MODEL_CHANGED:
         return fail(f"{outcome.model_change}. Run 'qwen-desktop notes index --rebuild' to re-embed all "
                     "notes (this costs tokens again).", EXIT_FAIL)

@@ -463,7 +463,12 @@ Log folder: %1</source>
         <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+9"/>
+        <source>Another Qwen Desktop window or the command line is indexing these notes right now. Index now tries again.</source>
+        <translation>另一个 Qwen Desktop 窗口或命令行正在为这些笔记建立索引。点“立即索引”可再试一次。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Sent %1 parts in %2 batch jobs (about CNY %3). Results take from minutes to hours; they are imported automatically, also after Qwen Desktop was closed.</source>
         <translation>已通过 %2 个批量任务发送 %1 个片段（约 %3 元）。结果需要几分钟到几小时，届时会自动导入，即使 Qwen Desktop 曾被关闭也一样。</translation>
     </message>

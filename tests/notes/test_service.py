@@ -157,3 +157,28 @@ def test_the_command_line_honours_the_large_run_threshold(
     assert srv.embedding_requests() == []
     assert run_cli(["notes", "index", "--now"]) == 0
     assert "Done: 3 chunks embedded" in capsys.readouterr().err and vectors() == 3
+
+
+async def test_a_second_process_cannot_index_the_same_notes_at_once(
+    srv: DashScopeServer, notes_dir: Path, opened: list[tuple[NotesService, Session]], data_dir: Path
+) -> None:
+    import subprocess
+    import sys
+
+    corpus(notes_dir, 2)
+    notes = service_for(opened, session_for(srv, notes_dir))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from desktop.core.notes.runlock import RunLock; lock = RunLock(Path(sys.argv[1])); "
+         "print(lock.try_acquire(), flush=True); time.sleep(30)", str(notes_db())],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        busy = await notes.index()
+        assert busy.result is RunResult.BUSY and not busy.ok and srv.embedding_requests() == []
+    finally:
+        holder.kill()
+        holder.wait()
+    # The OS dropped the other process's lock with it: nothing stale is left behind.
+    done = await notes.index()
+    assert done.result is RunResult.DONE and vectors() == 2

@@ -44,6 +44,7 @@ from desktop.core.notes.index_records import (
 )
 from desktop.core.notes.jobs import BatchJob, Interface
 from desktop.core.notes.models import Embedder
+from desktop.core.notes.runlock import RunLock
 from desktop.core.notes.search import SearchResults, SharedSearcher
 from desktop.core.notes.store_records import FolderStatus, IndexModel, SkippedEntry
 from desktop.core.settings import Settings
@@ -111,6 +112,7 @@ class RunResult(StrEnum):
     SUBMITTED = "submitted"  # sent as batch jobs; results come later
     MODEL_CHANGED = "model_changed"  # the index holds another model's vectors: rebuild, after asking
     FAILED = "failed"  # the service or network failed; what was indexed is kept
+    BUSY = "busy"  # another process (the window, the command line) is indexing these notes now
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,7 @@ class IndexOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.result not in (RunResult.FAILED, RunResult.MODEL_CHANGED)
+        return self.result not in (RunResult.FAILED, RunResult.MODEL_CHANGED, RunResult.BUSY)
 
 
 class AddResult(StrEnum):
@@ -273,14 +275,19 @@ class NotesService:
                     on_event: EventSink | None = None) -> IndexOutcome:
         """Bring the index up to date: read the folders, then embed what is new (or ask first).
 
-        One run at a time: a second call waits for the first. Raises CancelledError when the
-        calling task is cancelled (what was done is kept)."""
+        One run at a time: a second call waits for the first; while another process indexes the
+        same database the result is BUSY at once. Raises CancelledError when the calling task is
+        cancelled (what was done is kept)."""
         slot = self._slot()
         async with slot.lock:
             slot.task = asyncio.current_task()
+            lock = RunLock(self.db_path)
             try:
+                if not lock.try_acquire():
+                    return IndexOutcome(RunResult.BUSY)
                 return await self._index(mode, rebuild, on_event or (lambda _event: None))
             finally:
+                lock.release()
                 slot.task = None
 
     async def cancel_run(self) -> None:

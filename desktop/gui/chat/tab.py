@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -49,6 +48,7 @@ from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
 from desktop.gui.chat.conversations import ConversationView
 from desktop.gui.chat.composer import Composer
+from desktop.gui.common.plain import plain_label, search_field
 from desktop.gui.chat.messages import MessageWidget
 from desktop.gui.common.panes import side_and_main
 from desktop.core.tasks import TaskRunner
@@ -90,14 +90,8 @@ class ChatTab(QWidget):
         self.conversation_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversation_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.conversation_list.setUniformItemSizes(True)
-        self.filter_box = QLineEdit(self)
-        self.filter_box.setObjectName("conversationSearch")
-        self.filter_box.setPlaceholderText(self.tr("Search conversations…"))
-        self.filter_box.setClearButtonEnabled(True)
-        self.totals_label = QLabel(self)
-        self.totals_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.totals_label.setObjectName("costTotals")
-        self.totals_label.setWordWrap(True)
+        self.filter_box = search_field(self, "conversationSearch", self.tr("Search conversations…"))
+        self.totals_label = plain_label(self, "costTotals")
         self.totals_label.setToolTip(self.tr("Estimated from the token counts and the price table "
                                              "(prices.json in the data folder)"))
         side = QWidget(self)

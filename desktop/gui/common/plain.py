@@ -9,9 +9,31 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
+
 
 def plain_tooltip(text: str) -> str:
     """A tooltip that shows ``text`` literally, line breaks kept."""
     if not text:
         return ""
     return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
+
+
+def plain_label(parent: QWidget, name: str, *, visible: bool = True) -> QLabel:
+    """A wrapping label that shows its text literally (for text from the core or from outside)."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setVisible(visible)
+    return label
+
+
+def search_field(parent: QWidget, name: str, placeholder: str) -> QLineEdit:
+    """A one-line search box with a clear button."""
+    edit = QLineEdit(parent)
+    edit.setObjectName(name)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit

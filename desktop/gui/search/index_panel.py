@@ -8,7 +8,7 @@ run: now or batch mode; a changed embedding model: rebuild?). Answers come back 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.index import PHASE_LABELS, IndexEstimate, IndexModelChanged, IndexProgress, Phase
@@ -16,7 +16,7 @@ from desktop.core.notes.models import is_async_model, live_model
 from desktop.core.notes.service import IndexOutcome, RunMode, RunResult
 from desktop.core.notes.store import IndexModel
 from desktop.gui.search.dialogs import LargeRunDialog, cny, core_tr
-from desktop.gui.common.plain import plain_tooltip
+from desktop.gui.common.plain import plain_label, plain_tooltip
 
 
 def error_text(error: QwenError) -> str:
@@ -35,9 +35,8 @@ class IndexPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setVisible(False)
-        self.progress_label = self._plain_label("notesProgress")
-        self.model_label = self._plain_label("notesIndexModel")
-        self.model_label.setVisible(False)
+        self.progress_label = plain_label(self, "notesProgress")
+        self.model_label = plain_label(self, "notesIndexModel", visible=False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.index_button)
         buttons.addWidget(self.cancel_button)
@@ -49,13 +48,6 @@ class IndexPanel(QWidget):
         layout.addWidget(self.model_label)
         self.index_button.clicked.connect(lambda: self.run_requested.emit(RunMode.AUTO.value, False))
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
-
-    def _plain_label(self, name: str) -> QLabel:
-        label = QLabel(self)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        return label
 
     def say(self, text: str, details: str = "") -> None:
         self.progress_label.setText(text)
@@ -91,6 +83,9 @@ class IndexPanel(QWidget):
         elif result is RunResult.MODEL_CHANGED:
             assert outcome.model_change is not None
             self._ask_reindex(outcome.model_change)
+        elif result is RunResult.BUSY:
+            self.say(self.tr("Another Qwen Desktop window or the command line is indexing these notes "
+                             "right now. Index now tries again."))
         elif result is RunResult.SUBMITTED:
             report = outcome.submitted
             assert report is not None

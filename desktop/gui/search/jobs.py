@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.core.notes.batch import JobOutcome
 from desktop.core.notes.jobs import STATUS_LABELS, BatchJob, Interface, JobStatus
 from desktop.gui.search.dialogs import core_tr
-from desktop.gui.common.plain import plain_tooltip
+from desktop.gui.common.plain import plain_label, plain_tooltip
 
 JOB_ROLE = Qt.ItemDataRole.UserRole
 
@@ -50,10 +50,7 @@ class JobsPanel(QWidget):
         self.cancel_button = QPushButton(self.tr("Cancel job"), self)
         self.cancel_button.setToolTip(self.tr("Cancel the selected batch job, on the service too"))
         self.cancel_button.setEnabled(False)
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setObjectName("notesJobsNotice")
-        self.label.setWordWrap(True)
+        self.label = plain_label(self, "notesJobsNotice")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(QLabel(self.tr("Batch jobs"), self))

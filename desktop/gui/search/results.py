@@ -11,8 +11,6 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -24,7 +22,7 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import ErrorKind
 from desktop.core.notes.search import SearchHit, SearchResults
 from desktop.gui.search.rows import add_rich_item, show_in_folder, snippet_html
-from desktop.gui.common.plain import plain_tooltip
+from desktop.gui.common.plain import plain_label, plain_tooltip, search_field
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -34,15 +32,8 @@ class ResultsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.search_box = QLineEdit(self)
-        self.search_box.setObjectName("notesSearch")
-        self.search_box.setPlaceholderText(self.tr("Search your notes by meaning or exact words…"))
-        self.search_box.setClearButtonEnabled(True)
-        self.notice_label = QLabel(self)
-        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.notice_label.setObjectName("notesNotice")
-        self.notice_label.setWordWrap(True)
-        self.notice_label.setVisible(False)
+        self.search_box = search_field(self, "notesSearch", self.tr("Search your notes by meaning or exact words…"))
+        self.notice_label = plain_label(self, "notesNotice", visible=False)
         self.list = QListWidget(self)
         self.list.setObjectName("notesResults")
         self.list.setWordWrap(True)
