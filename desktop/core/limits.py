@@ -8,14 +8,12 @@ counts (``usage.prompt_tokens``) calibrate our estimate per model, so trimming a
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core import paths
+from desktop.core.jsonfile import read_json, write_json
 from desktop.core.models import answer_room, context_window
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,7 @@ class ModelLimits:
 
     def _load(self) -> None:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = read_json(self.path)
         except FileNotFoundError:
             return
         except (OSError, ValueError) as exc:
@@ -67,13 +65,9 @@ class ModelLimits:
         data = {"models": {m: {"input_limit": e.input_limit, "token_ratio": round(e.token_ratio, 4),
                                "observed": e.observed} for m, e in sorted(self._models.items())}}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".limits-", suffix=".tmp", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2)
-            os.replace(tmp, self.path)
-        except OSError:
-            log.exception("could not save %s", self.path)
+            write_json(self.path, data)
+        except OSError as exc:  # a cache: the next lesson is saved again
+            log.error("could not save %s: %s", self.path, exc)
 
     def get(self, model: str) -> ModelLimit:
         return self._models.get(model) or ModelLimit()

@@ -10,16 +10,14 @@ followed by "-" (``qwen-plus-latest`` uses ``qwen-plus``). Edits apply without a
 from __future__ import annotations
 
 import calendar
-import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core import paths
+from desktop.core.jsonfile import read_json, write_json
 from desktop.core.client import Usage
 
 log = logging.getLogger(__name__)
@@ -69,7 +67,7 @@ class PriceTable:
             return
         self._mtime = mtime
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = read_json(self.path)
             models = raw.get("models") if isinstance(raw, dict) else None
             if not isinstance(models, dict):
                 raise ValueError("no 'models' object")
@@ -87,13 +85,9 @@ class PriceTable:
             "models": DEFAULT_PRICES,
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".prices-", suffix=".tmp", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except OSError:
-            log.exception("could not write %s", self.path)
+            write_json(self.path, data)
+        except OSError as exc:  # the defaults in memory still price replies
+            log.error("could not write %s: %s", self.path, exc)
 
     def price(self, model: str) -> Price | None:
         self._reload()

@@ -7,15 +7,13 @@ The API key is never a setting (see :mod:`desktop.core.secrets`).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
+from desktop.core.jsonfile import read_json, write_json
 from desktop.core.models import DEFAULT_MODEL
 from desktop.core.regions import Region
 
@@ -88,7 +86,7 @@ def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
 def load(path: Path | None = None) -> Settings:
     path = path or paths.settings_file()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError:
         return Settings()
     except (OSError, ValueError) as exc:
@@ -105,17 +103,6 @@ def load(path: Path | None = None) -> Settings:
 
 
 def save(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically: a crash mid-write leaves the previous file intact."""
-    path = path or paths.settings_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(dataclasses.asdict(settings), ensure_ascii=False, indent=2)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (:func:`desktop.core.jsonfile.write_json`): a crash mid-write leaves the
+    previous file intact. Raises OSError when the file cannot be written."""
+    write_json(path or paths.settings_file(), dataclasses.asdict(settings))
