@@ -59,7 +59,8 @@ def build_store(db: Path, folder: str, chunks: int) -> None:
     import numpy as np
 
     from desktop.core.notes.chunker import Chunk
-    from desktop.core.notes.store import IndexedFile, NoteStore
+    from desktop.core.notes.store import NoteStore
+    from desktop.core.notes.store_records import IndexedFile
 
     rng = random.Random(3)
     with NoteStore(db) as store:
