@@ -4,8 +4,7 @@
 - the command line and the window never import each other;
 - the faces never open the notes index, searcher or stores themselves (the notes service does);
 - no import cycles between desktop's modules;
-- no module of desktop over 1,100 lines (the redesign's target is ~500; the last big ones are
-  being split, and this bound stops them from growing meanwhile).
+- no module of desktop or of the test support code (the loopback server) over ~500 lines (a bound of 550: room for a docstring, not for a second job).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ PACKAGE = ROOT / "desktop"
 QT = ("PySide6", "shiboken6", "qasync")
 FACES = ("desktop.cli", "desktop.gui", "desktop.selftest")
 WINDOW = ("desktop.gui",)
+MAX_MODULE_LINES = 550
 
 
 def module_name(path: Path) -> str:
@@ -121,8 +121,9 @@ def test_no_import_cycles() -> None:
 
 
 def test_no_module_grows_past_the_bound() -> None:
-    long = {module_name(p): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 1_100}
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "tests" / "support").rglob("*.py")]
+    long = {module_name(p): n for p in sources
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert long == {}
 
 
