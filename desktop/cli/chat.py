@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from desktop.cli.output import EXIT_OK, EXIT_USAGE, error_line, exit_code_for, fail
+from desktop.cli.context import open_context
 from desktop.core.appcontext import AppContext
 from desktop.core.ask import Source, no_notes_message
 from desktop.core.chat import ChatOptions, ContextPrepared, RetryWaiting, TurnEnded
@@ -25,7 +26,7 @@ def _read_prompt(args: argparse.Namespace) -> str | None:
 
 
 async def run_chat(args: argparse.Namespace) -> int:
-    context = AppContext.create()
+    context = open_context()
     try:
         return await _chat(context, args)
     finally:

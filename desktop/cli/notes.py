@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from desktop.core.notes.index import normalise_folder
 
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, fail_with
+from desktop.cli.context import open_context
 from desktop.core.appcontext import AppContext
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.batch import CannotCancel
@@ -46,7 +47,7 @@ def _run(command: Command, args: argparse.Namespace) -> int:
     """Run one command with the application context, closed (settings written) at the end."""
 
     async def main() -> int:
-        context = AppContext.create()
+        context = open_context()
         try:
             try:
                 await context.session.refresh_key()

@@ -15,6 +15,7 @@ from desktop.core import settings as settings_mod
 from desktop.core.chat import ChatService
 from desktop.core.history import HistoryStore
 from desktop.core.notes.service import NotesService
+from desktop.core.recovery import Recovery
 from desktop.core.runtime import Session
 from desktop.core.secrets import KeyStore
 from desktop.core.settings_store import SettingsStore
@@ -26,18 +27,24 @@ class AppContext:
     history: HistoryStore
     chat: ChatService
     notes: NotesService
+    settings_recovery: Recovery | None = None  # the settings file was damaged: what was done
 
     @classmethod
     def create(cls, key_store: KeyStore | None = None) -> AppContext:
         """From the data directory (:mod:`desktop.core.paths`). The key is not read here: reading
         it may block (keyring over D-Bus), so await ``session.refresh_key()``."""
-        settings = settings_mod.load()
+        settings, recovery = settings_mod.load_with_recovery()
         store = SettingsStore(paths.settings_file(), settings)
         session = Session(settings, key_store or KeyStore(), store)
         history = HistoryStore(paths.history_db())
         notes = NotesService(session, paths.notes_db())
+        # Without the user's folder list (defaults after a damaged file), keep every folder's index.
+        notes.forget_missing_folders = recovery is None or recovery.restored_from is not None
         chat = ChatService(history, retrievers=notes.retriever)
-        return cls(session, history, chat, notes)
+        context = cls(session, history, chat, notes, recovery)
+        if recovery is not None:
+            store.save_soon()  # write the recovered settings back (the damaged file is aside)
+        return context
 
     async def aclose(self) -> None:
         """Stop the notes work, write what is pending in settings, close the client and history."""

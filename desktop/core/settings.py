@@ -15,6 +15,7 @@ from typing import Any
 from desktop.core import paths
 from desktop.core.jsonfile import read_json, write_json
 from desktop.core.models import DEFAULT_MODEL
+from desktop.core.recovery import DataFile, Recovery, set_aside
 from desktop.core.regions import Region
 
 SCHEMA_VERSION = 1
@@ -83,26 +84,52 @@ def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def load(path: Path | None = None) -> Settings:
+def last_good_file(path: Path) -> Path:
+    """The copy of the settings last written by the app: what a damaged file is recovered from."""
+    return path.with_name(path.stem + ".last-good" + path.suffix)
+
+
+def _read(path: Path) -> Settings:
+    """The settings in ``path``; raises FileNotFoundError, OSError or ValueError (not JSON, or
+    JSON that is not an object)."""
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise ValueError(f"the settings are a JSON {type(raw).__name__}, not an object")
+    return _coerce(_migrate(raw))
+
+
+def load_with_recovery(path: Path | None = None) -> tuple[Settings, Recovery | None]:
+    """The settings, and what was done when the file was damaged.
+
+    A damaged file is moved aside (never deleted or overwritten) and the last good copy the app
+    wrote is used instead; only when there is none either do the settings start from defaults."""
     path = path or paths.settings_file()
     try:
-        raw = read_json(path)
+        return _read(path), None
     except FileNotFoundError:
-        return Settings()
+        return Settings(), None
     except (OSError, ValueError) as exc:
-        # A damaged file must not stop the app: keep a copy for inspection and start from defaults.
-        log.error("settings file unreadable (%s); starting from defaults", exc)
-        try:
-            path.replace(path.with_suffix(".broken.json"))
-        except OSError:
-            pass
-        return Settings()
-    if not isinstance(raw, dict):
-        return Settings()
-    return _coerce(_migrate(raw))
+        reason = str(exc)
+        log.error("settings file unreadable (%s)", reason)
+    kept_at = set_aside(path)
+    backup = last_good_file(path)
+    try:
+        settings = _read(backup)
+    except (OSError, ValueError) as exc:
+        log.error("no usable last good settings (%s); starting from defaults", exc)
+        return Settings(), Recovery(DataFile.SETTINGS, kept_at, None, reason)
+    log.warning("settings restored from %s", backup)
+    return settings, Recovery(DataFile.SETTINGS, kept_at, backup, reason)
+
+
+def load(path: Path | None = None) -> Settings:
+    return load_with_recovery(path)[0]
 
 
 def save(settings: Settings, path: Path | None = None) -> None:
     """Write atomically (:func:`desktop.core.jsonfile.write_json`): a crash mid-write leaves the
     previous file intact. Raises OSError when the file cannot be written."""
-    write_json(path or paths.settings_file(), dataclasses.asdict(settings))
+    path = path or paths.settings_file()
+    data = dataclasses.asdict(settings)
+    write_json(path, data)
+    write_json(last_good_file(path), data)

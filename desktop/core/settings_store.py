@@ -49,6 +49,12 @@ class SettingsStore:
         """``listener(settings, changed_field_names)`` after every change (on the caller's thread)."""
         self._listeners.append(listener)
 
+    def save_soon(self) -> None:
+        """Write the current value with the next write, changed or not (e.g. after a recovery)."""
+        with self._lock:
+            self._pending = self._value
+            self._lock.notify_all()
+
     def update(self, new: Settings) -> frozenset[str]:
         """Apply ``new`` now and schedule the write; returns the names of the fields that changed."""
         changed = changed_fields(self._value, new)

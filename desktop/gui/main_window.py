@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
 from desktop.core.appcontext import AppContext
+from desktop.core.recovery import Recovery
 from desktop.core.settings import Settings
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.tasks = tasks
         self.catch_up = catch_up
         self._shut_down = False
+        self.recovery_box: QMessageBox | None = None
         self.warmed_up: asyncio.Future[None] | None = None
         self.setWindowTitle(APP_NAME)
         if icon is not None:
@@ -119,6 +121,27 @@ class MainWindow(QMainWindow):
             self.show_settings()
         else:
             self.show_chat()
+        if self.context.settings_recovery is not None:
+            self.show_recovery(self.context.settings_recovery)
+
+    def show_recovery(self, recovery: Recovery) -> QMessageBox:
+        """Say in plain words that a damaged data file was set aside and what the app uses instead."""
+        kept = str(recovery.kept_at) if recovery.kept_at else self.tr("(it could not be moved)")
+        if recovery.restored_from is not None:
+            text = self.tr("Your settings file was damaged. Qwen Desktop is using the settings it last "
+                           "saved, so nothing should be missing.")
+        else:
+            text = self.tr("Your settings file was damaged and no earlier copy was found, so Qwen Desktop "
+                           "started with default settings. Your conversations and the index of your "
+                           "notes are kept; add your notes folders again in the Search tab.")
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Settings recovered"), text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(self.tr("The damaged file was kept as: %1").replace("%1", kept))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.recovery_box = box
+        box.open()  # never exec() inside the qasync loop
+        return box
 
     def show_chat(self) -> None:
         self.tabs.setCurrentWidget(self.chat_tab)

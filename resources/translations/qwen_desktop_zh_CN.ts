@@ -14,12 +14,12 @@
         <translation>开始新对话（Ctrl+N）</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+7"/>
         <source>Search conversations…</source>
         <translation>搜索对话…</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+2"/>
         <source>Estimated from the token counts and the price table (prices.json in the data folder)</source>
         <translation>根据 Token 数和价格表（数据文件夹中的 prices.json）估算</translation>
     </message>
@@ -438,7 +438,7 @@ Log folder: %1</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+30"/>
         <source>Sending your notes to the batch service…</source>
         <translation>正在将笔记发送到批量服务…</translation>
     </message>
@@ -577,7 +577,7 @@ Log folder: %1</source>
         <translation>取消所选的批量任务（服务端同时取消）</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+5"/>
         <source>Batch jobs</source>
         <translation>批量任务</translation>
     </message>
@@ -698,7 +698,7 @@ Log folder: %1</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/gui/main_window.py" line="+64"/>
+        <location filename="../../desktop/gui/main_window.py" line="+66"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
@@ -716,6 +716,31 @@ Log folder: %1</source>
         <location line="+36"/>
         <source>Something went wrong in the background. The log file in the data folder has the details.</source>
         <translation>后台出了问题。详细信息在数据文件夹的日志文件中。</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>(it could not be moved)</source>
+        <translation>（无法移动该文件）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Your settings file was damaged. Qwen Desktop is using the settings it last saved, so nothing should be missing.</source>
+        <translation>您的设置文件已损坏。Qwen Desktop 正在使用上次保存的设置，应当没有任何丢失。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your settings file was damaged and no earlier copy was found, so Qwen Desktop started with default settings. Your conversations and the index of your notes are kept; add your notes folders again in the Search tab.</source>
+        <translation>您的设置文件已损坏，且找不到更早的副本，因此 Qwen Desktop 以默认设置启动。您的对话和笔记索引均已保留；请在“搜索”页重新添加笔记文件夹。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Settings recovered</source>
+        <translation>设置已恢复</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The damaged file was kept as: %1</source>
+        <translation>损坏的文件已保存为：%1</translation>
     </message>
 </context>
 <context>
@@ -1041,12 +1066,12 @@ Log folder: %1</source>
 <context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/results.py" line="+39"/>
+        <location filename="../../desktop/gui/search/results.py" line="+35"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+8"/>
         <location line="+104"/>
         <source>Open</source>
         <translation>打开</translation>

@@ -111,7 +111,8 @@ def test_settings_prices_and_limits_are_written_through_it(folder: Path) -> None
     ModelLimits(folder / "model_limits.json").learn_limit("qwen-plus", 30_000, 1_000)
     assert ModelLimits(folder / "model_limits.json").learned_limit("qwen-plus") == 30_000
 
-    assert sorted(p.name for p in folder.iterdir()) == ["model_limits.json", "prices.json", "settings.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["model_limits.json", "prices.json", "settings.json",
+                                                      "settings.last-good.json"]
 
 
 def test_an_unwritable_place_costs_prices_and_limits_nothing_but_the_file(folder: Path) -> None:
@@ -130,6 +131,6 @@ def test_damaged_files_are_read_the_way_each_owner_wants(folder: Path) -> None:
     for name in ("settings.json", "prices.json", "model_limits.json"):
         (folder / name).write_text("{damaged", encoding="utf-8")
     assert settings_mod.load(folder / "settings.json") == Settings()
-    assert (folder / "settings.broken.json").exists()  # kept for inspection
+    assert len(list(folder.glob("settings.json.broken-*"))) == 1  # kept for inspection
     assert PriceTable(folder / "prices.json").price("qwen-plus") is not None  # the defaults
     assert ModelLimits(folder / "model_limits.json").learned_limit("qwen-plus") is None

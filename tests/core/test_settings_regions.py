@@ -73,21 +73,35 @@ def test_unknown_keys_and_wrong_types_are_ignored(data_dir: Path) -> None:
     assert not hasattr(loaded, "some_future_option")
 
 
-@pytest.mark.parametrize("content", ["{not json", "", "\x00\x01garbage", '{"model": "qwen-max"'])
-def test_broken_file_gives_defaults_and_is_kept(data_dir: Path, content: str) -> None:
+@pytest.mark.parametrize("content", ["{not json", "", "\x00\x01garbage", '{"model": "qwen-max"', "[1, 2, 3]"])
+def test_broken_file_without_a_good_copy_gives_defaults_and_is_kept(data_dir: Path, content: str) -> None:
     path = data_dir / "settings.json"
     path.write_text(content, encoding="utf-8")
-    assert settings_mod.load() == Settings()
-    broken = data_dir / "settings.broken.json"
-    assert broken.read_text(encoding="utf-8") == content
+    settings, recovery = settings_mod.load_with_recovery()
+    assert settings == Settings()
+    assert recovery is not None and recovery.restored_from is None
+    assert recovery.kept_at is not None and recovery.kept_at.read_text(encoding="utf-8") == content
+    assert recovery.kept_at.name.startswith("settings.json.broken-")
     assert not path.exists()
     settings_mod.save(Settings().replace(model="qwen-flash"))  # the app goes on saving normally
-    assert settings_mod.load().model == "qwen-flash"
+    assert settings_mod.load_with_recovery() == (Settings().replace(model="qwen-flash"), None)
 
 
-def test_json_that_is_not_an_object_gives_defaults(data_dir: Path) -> None:
-    (data_dir / "settings.json").write_text("[1, 2, 3]", encoding="utf-8")
-    assert settings_mod.load() == Settings()
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "\x00garbage"])
+def test_broken_file_is_recovered_from_the_last_good_settings(data_dir: Path, content: str) -> None:
+    good = Settings().replace(model="qwen-max", notes_folders=["/home/me/notes"], system_prompt="Be brief.")
+    settings_mod.save(good)
+    path = data_dir / "settings.json"
+    path.write_text(content, encoding="utf-8")  # damaged after the last good write
+    settings, recovery = settings_mod.load_with_recovery()
+    assert settings == good
+    assert recovery is not None and recovery.restored_from == settings_mod.last_good_file(path)
+    assert recovery.kept_at is not None and recovery.kept_at.read_text(encoding="utf-8") == content
+    # A second damage a second later does not overwrite the first damaged copy.
+    path.write_text("{again", encoding="utf-8")
+    _, again = settings_mod.load_with_recovery()
+    assert again is not None and again.kept_at != recovery.kept_at
+    assert recovery.kept_at.read_text(encoding="utf-8") == content
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(
@@ -95,7 +109,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(
 ) -> None:
     for model in ("qwen-max", "qwen-turbo", "qwen-flash"):
         settings_mod.save(Settings().replace(model=model))
-    assert sorted(p.name for p in data_dir.iterdir()) == ["settings.json"]
+    assert sorted(p.name for p in data_dir.iterdir()) == ["settings.json", "settings.last-good.json"]
     before = (data_dir / "settings.json").read_bytes()
 
     def failing_fsync(fd: int) -> None:
@@ -104,7 +118,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError):
         settings_mod.save(Settings().replace(model="qwen3-max"))
-    assert sorted(p.name for p in data_dir.iterdir()) == ["settings.json"]
+    assert sorted(p.name for p in data_dir.iterdir()) == ["settings.json", "settings.last-good.json"]
     assert (data_dir / "settings.json").read_bytes() == before
     assert settings_mod.load().model == "qwen-flash"
 

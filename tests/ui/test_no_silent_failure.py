@@ -96,3 +96,21 @@ def test_a_failing_background_task_is_said_in_the_status_bar(harness: Harness, s
     run(loop, until(lambda: bool(window.statusBar().currentMessage())))
     assert window.statusBar().currentMessage() == ("Something went wrong in the background. The log "
                                                    "file in the data folder has the details.")
+
+
+def test_a_damaged_settings_file_is_recovered_and_said(harness: Harness, srv: DashScopeServer, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from desktop.core import settings as settings_mod
+    from desktop.core.paths import settings_file
+
+    configure(srv, model="qwen-max", system_prompt="Answer in haiku.")
+    settings_file().write_text('{"model": ', encoding="utf-8")  # cut off mid-write by something else
+    window = harness.open(catch_up=False)
+    assert window.session.settings.model == "qwen-max"
+    assert window.session.settings.system_prompt == "Answer in haiku."
+    box = window.recovery_box
+    assert box is not None and box.isVisible()
+    assert "settings it last saved" in box.text()
+    kept = list(data_dir.glob("settings.json.broken-*"))
+    assert len(kept) == 1 and str(kept[0]) in box.informativeText()
+    harness.close(window)
+    assert settings_mod.load_with_recovery() == (window.session.settings, None)

@@ -118,12 +118,13 @@ class Indexer:
 
     # -- folders --
 
-    async def sync_folders(self, folders: Sequence[str]) -> list[int]:
-        """Make the store's folder list equal ``folders`` (removed folders lose their index)."""
+    async def sync_folders(self, folders: Sequence[str], *, forget_others: bool = True) -> list[int]:
+        """Make the store's folder list equal ``folders``: removed folders lose their index, unless
+        ``forget_others`` is False (the folder list may be incomplete: settings that failed to load)."""
         wanted = [normalise_folder(f) for f in folders]
         stored = await self._in_db(self.store.folder_paths)
         for path in stored:
-            if path not in wanted:
+            if forget_others and path not in wanted:
                 await self._in_db(self.store.remove_folder, path)
         return [await self._in_db(self.store.add_folder, path) for path in wanted]
 
@@ -147,13 +148,15 @@ class Indexer:
     # -- phase 1: scan, read, chunk --
 
     async def prepare(
-        self, folders: Sequence[str], on_progress: ProgressCallback | None = None
+        self, folders: Sequence[str], on_progress: ProgressCallback | None = None, *,
+        forget_others: bool = True,
     ) -> tuple[IndexEstimate, IndexReport]:
-        """Scan ``folders`` and store the chunks of new and changed files; no network."""
+        """Scan ``folders`` and store the chunks of new and changed files; no network. Folders in
+        the index but not in ``folders`` are dropped unless ``forget_others`` is False."""
         started = time.monotonic()
         progress = ProgressThrottle(on_progress)
         wanted = [normalise_folder(f) for f in folders]
-        folder_ids = await self.sync_folders(wanted)
+        folder_ids = await self.sync_folders(wanted, forget_others=forget_others)
         state = IndexProgress(Phase.SCANNING)
         progress.emit(state, force=True)
         plans: list[FolderPlan] = []

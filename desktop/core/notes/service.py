@@ -177,6 +177,9 @@ class NotesService:
         self.db_path = Path(db_path)
         self.batch_config = batch_config or BatchConfig()
         self.searchers = SharedSearcher(self.db_path)
+        # Folders in the index that the settings do not list are forgotten by an index run only
+        # when the folder list can be trusted: not after the settings file failed to load.
+        self.forget_missing_folders = True
         self._indexer: Indexer | None = None
         self._opening: asyncio.Lock | None = None
         self._run: _RunSlot | None = None
@@ -305,7 +308,8 @@ class NotesService:
         try:
             if rebuild:
                 await indexer.reset_for_new_model()
-            estimate, report = await indexer.prepare(self.folders, lambda p: emit(IndexProgressed(p)))
+            estimate, report = await indexer.prepare(self.folders, lambda p: emit(IndexProgressed(p)),
+                                                     forget_others=self.forget_missing_folders)
             emit(IndexPrepared(report, estimate))
             if indexer.embedder is None:
                 return IndexOutcome(RunResult.KEYWORDS_ONLY, report, estimate, error=QwenError(ErrorKind.NO_KEY))
