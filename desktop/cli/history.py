@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.context import open_history
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, fail
-from desktop.core import paths
 from desktop.core.export import conversation_markdown, write_docx
-from desktop.core.history import Conversation, HistoryStore
+from desktop.core.history import Conversation
 from desktop.core.pricing import PriceTable, format_cny, totals
 
 
 def _list(args: argparse.Namespace) -> int:
     prices = PriceTable()
-    history = HistoryStore(paths.history_db())
+    history = open_history()
     try:
         rows: list[dict[str, Any]] = []
         for conversation in history.conversations():
@@ -58,7 +58,7 @@ def _file_name(conversation: Conversation, extension: str) -> str:
 def _export(args: argparse.Namespace) -> int:
     output: Path | None = Path(args.output) if args.output else None
     fmt = args.format or ("docx" if output is not None and output.suffix.lower() == ".docx" else "md")
-    history = HistoryStore(paths.history_db())
+    history = open_history()
     try:
         if args.last or args.id is None:
             conversation = history.latest_conversation()

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from desktop.core.notes.index import normalise_folder
 
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, fail_with
-from desktop.cli.context import open_context
+from desktop.cli.context import open_context, recovery_line
 from desktop.core.appcontext import AppContext
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.batch import CannotCancel
@@ -250,11 +250,17 @@ async def _index(context: AppContext, args: argparse.Namespace) -> int:
             mode, rebuild = chosen, False
     finally:
         render.progress.done()
+    for recovery in context.notes.recoveries:
+        print(recovery_line(recovery), file=sys.stderr)
     return _report_index(context, outcome, mode)
 
 
 def _report_index(context: AppContext, outcome: IndexOutcome, mode: RunMode) -> int:
     result = outcome.result
+    if result is RunResult.DAMAGED:
+        return fail("the notes index is damaged and cannot be read; run 'qwen-desktop notes index "
+                    "--rebuild' to set it aside and build it again from your notes files (they are "
+                    "not touched)", EXIT_FAIL)
     if result is RunResult.BUSY:
         return fail("another Qwen Desktop (a window or this command) is indexing these notes right "
                     "now; run this again when it has finished", EXIT_FAIL)
@@ -426,7 +432,8 @@ def add_notes_parser(subparsers: Any) -> None:
 
     index = sub.add_parser("index", help="bring the index up to date (progress on stderr)")
     index.add_argument("--rebuild", action="store_true",
-                       help="re-embed everything (after changing the embedding model or size)")
+                       help="re-embed everything (after changing the embedding model or size, or "
+                            "when the index is damaged: it is then set aside and built again)")
     index.add_argument("--now", action="store_true",
                        help="embed now even when the run is larger than the large-run threshold")
     index.add_argument("--batch", action="store_true",

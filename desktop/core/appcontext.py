@@ -15,7 +15,7 @@ from desktop.core import settings as settings_mod
 from desktop.core.chat import ChatService
 from desktop.core.history import HistoryStore
 from desktop.core.notes.service import NotesService
-from desktop.core.recovery import Recovery
+from desktop.core.recovery import DataFile, Recovery
 from desktop.core.runtime import Session
 from desktop.core.secrets import KeyStore
 from desktop.core.settings_store import SettingsStore
@@ -27,7 +27,12 @@ class AppContext:
     history: HistoryStore
     chat: ChatService
     notes: NotesService
-    settings_recovery: Recovery | None = None  # the settings file was damaged: what was done
+    # Damaged data files found while building: set aside, replaced, to be said by the face.
+    recoveries: tuple[Recovery, ...] = ()
+
+    @property
+    def settings_recovery(self) -> Recovery | None:
+        return next((r for r in self.recoveries if r.file is DataFile.SETTINGS), None)
 
     @classmethod
     def create(cls, key_store: KeyStore | None = None) -> AppContext:
@@ -36,12 +41,13 @@ class AppContext:
         settings, recovery = settings_mod.load_with_recovery()
         store = SettingsStore(paths.settings_file(), settings)
         session = Session(settings, key_store or KeyStore(), store)
-        history = HistoryStore(paths.history_db())
+        history, history_recovery = HistoryStore.open(paths.history_db())
         notes = NotesService(session, paths.notes_db())
         # Without the user's folder list (defaults after a damaged file), keep every folder's index.
         notes.forget_missing_folders = recovery is None or recovery.restored_from is not None
         chat = ChatService(history, retrievers=notes.retriever)
-        context = cls(session, history, chat, notes, recovery)
+        context = cls(session, history, chat, notes,
+                      tuple(r for r in (recovery, history_recovery) if r is not None))
         if recovery is not None:
             store.save_soon()  # write the recovered settings back (the damaged file is aside)
         return context

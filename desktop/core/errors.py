@@ -40,6 +40,7 @@ class ErrorKind(StrEnum):
     BATCH_UNAVAILABLE = "batch_unavailable"
     CANNOT_CANCEL = "cannot_cancel"
     NEWER_DATA = "newer_data"
+    INDEX_DAMAGED = "index_damaged"
     UNKNOWN = "unknown"
 
 
@@ -102,6 +103,9 @@ MESSAGES: dict[ErrorKind, str] = {
                   "imported when it ends."),
     ErrorKind.NEWER_DATA: QT_TRANSLATE_NOOP(
         "Errors", "This data was saved by a newer version of Qwen Desktop. Update the app to open it."),
+    ErrorKind.INDEX_DAMAGED: QT_TRANSLATE_NOOP(
+        "Errors", "The index of your notes is damaged. It can be built again from your notes files, "
+                  "which are not touched."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
         "Errors", "Something went wrong. See the details below."),
 }
@@ -146,6 +150,7 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.BATCH_UNAVAILABLE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.CANNOT_CANCEL: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.NEWER_DATA: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.INDEX_DAMAGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.UNKNOWN: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
 }
 

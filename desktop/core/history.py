@@ -11,6 +11,7 @@ and what was left out of a request to fit the model's context.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,8 +22,11 @@ from pathlib import Path
 
 from desktop.core.ask import Source
 from desktop.core.client import Usage
+from desktop.core.recovery import DataFile, Recovery, is_corruption, set_aside
 from desktop.core.errors import ErrorKind, QwenError
 
+
+log = logging.getLogger(__name__)
 
 class Status(StrEnum):
     OK = "ok"
@@ -121,6 +125,38 @@ class HistoryStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
         self._recover_interrupted()
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[HistoryStore, Recovery | None]:
+        """Open the history, or — when the file is damaged (not a database, or pages that fail
+        SQLite's check) — set it aside and start a new, empty one, saying so."""
+        try:
+            store = cls(path)
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise  # locked, read-only, not openable: not damage, nothing to set aside
+            reason = str(exc)
+        else:
+            try:
+                problem = store.check()
+            except sqlite3.DatabaseError as exc:
+                if not is_corruption(exc):
+                    store.close()
+                    raise
+                problem = str(exc)
+            if problem is None:
+                return store, None
+            store.close()
+            reason = problem
+        log.error("the history database %s is damaged: %s", path, reason)
+        kept_at = set_aside(path)
+        return cls(path), Recovery(DataFile.HISTORY, kept_at, None, reason)
+
+    def check(self) -> str | None:
+        """SQLite's own check of every page (fast for a history: text of a few MB); None when it
+        is sound, else what is wrong."""
+        rows = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])

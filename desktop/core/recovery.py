@@ -9,6 +9,7 @@ happened in a sentence they can show.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,3 +60,14 @@ def set_aside(path: Path) -> Path | None:
                 log.warning("could not move %s aside: %s", side, exc)
     log.warning("moved the damaged %s to %s", path, target)
     return target
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether an SQLite error says the file is damaged (not a database, or a malformed page), as
+    opposed to a database that is locked, read-only or cannot be opened — which are not damage."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    name = getattr(exc, "sqlite_errorname", "")
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    return type(exc) is sqlite3.DatabaseError  # corruption is raised as the base class itself

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, Q
 from desktop import APP_NAME
 from desktop.core import client, markdown, paths
 from desktop.core.appcontext import AppContext
-from desktop.core.recovery import Recovery
+from desktop.core.recovery import DataFile, Recovery
 from desktop.core.settings import Settings
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
@@ -121,20 +121,27 @@ class MainWindow(QMainWindow):
             self.show_settings()
         else:
             self.show_chat()
-        if self.context.settings_recovery is not None:
-            self.show_recovery(self.context.settings_recovery)
+        for recovery in self.context.recoveries:
+            self.show_recovery(recovery)
 
     def show_recovery(self, recovery: Recovery) -> QMessageBox:
         """Say in plain words that a damaged data file was set aside and what the app uses instead."""
         kept = str(recovery.kept_at) if recovery.kept_at else self.tr("(it could not be moved)")
-        if recovery.restored_from is not None:
+        title = self.tr("Settings recovered")
+        if recovery.file is DataFile.HISTORY:
+            title = self.tr("Conversation history damaged")
+            text = self.tr("Your conversation history could not be read because its file is damaged. "
+                           "Qwen Desktop set the file aside and started a new, empty history; new "
+                           "conversations are saved as usual. The old ones may still be recovered from "
+                           "the damaged file.")
+        elif recovery.restored_from is not None:
             text = self.tr("Your settings file was damaged. Qwen Desktop is using the settings it last "
                            "saved, so nothing should be missing.")
         else:
             text = self.tr("Your settings file was damaged and no earlier copy was found, so Qwen Desktop "
                            "started with default settings. Your conversations and the index of your "
                            "notes are kept; add your notes folders again in the Search tab.")
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Settings recovered"), text,
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
                           QMessageBox.StandardButton.Ok, self)
         box.setInformativeText(self.tr("The damaged file was kept as: %1").replace("%1", kept))
         box.setTextFormat(Qt.TextFormat.PlainText)

@@ -209,7 +209,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+49"/>
+        <location filename="../../desktop/core/errors.py" line="+50"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -325,6 +325,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>The index of your notes is damaged. It can be built again from your notes files, which are not touched.</source>
+        <translation>笔记索引已损坏。可以根据您的笔记文件重新建立索引，笔记文件本身不会被改动。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Something went wrong. See the details below.</source>
         <translation>出现错误。请查看下方的详细信息。</translation>
     </message>
@@ -428,7 +433,7 @@ Log folder: %1</source>
 <context>
     <name>IndexPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/index_panel.py" line="+33"/>
+        <location filename="../../desktop/gui/search/index_panel.py" line="+34"/>
         <source>Index now</source>
         <translation>立即索引</translation>
     </message>
@@ -463,7 +468,7 @@ Log folder: %1</source>
         <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>Another Qwen Desktop window or the command line is indexing these notes right now. Index now tries again.</source>
         <translation>另一个 Qwen Desktop 窗口或命令行正在为这些笔记建立索引。点“立即索引”可再试一次。</translation>
     </message>
@@ -525,16 +530,32 @@ Log folder: %1</source>
     <message>
         <location line="+13"/>
         <location line="+26"/>
+        <location line="+16"/>
         <source>Waiting for your answer…</source>
         <translation>等待您确认…</translation>
     </message>
     <message>
-        <location line="-15"/>
+        <location line="-31"/>
         <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
         <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
     </message>
     <message>
         <location line="+3"/>
+        <source>Notes index damaged</source>
+        <translation>笔记索引已损坏</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The index of your notes is damaged and cannot be read. Build it again from your notes files? The files are not touched; the damaged index is kept aside. Indexing by meaning costs tokens again.</source>
+        <translation>笔记索引已损坏，无法读取。要根据您的笔记文件重新建立索引吗？笔记文件不会被改动，损坏的索引会另行保留。按语义建立索引需要再次消耗 Token。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>The notes index is damaged; Index now offers to build it again.</source>
+        <translation>笔记索引已损坏；点“立即索引”可重新建立。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Embedding model changed</source>
         <translation>向量模型已更改</translation>
     </message>
@@ -723,7 +744,17 @@ Log folder: %1</source>
         <translation>（无法移动该文件）</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
+        <source>Conversation history damaged</source>
+        <translation>对话记录已损坏</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your conversation history could not be read because its file is damaged. Qwen Desktop set the file aside and started a new, empty history; new conversations are saved as usual. The old ones may still be recovered from the damaged file.</source>
+        <translation>对话记录文件已损坏，无法读取。Qwen Desktop 已将该文件另行保留，并开始一份新的空白记录；新的对话照常保存。旧的对话或许仍可从损坏的文件中恢复。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Your settings file was damaged. Qwen Desktop is using the settings it last saved, so nothing should be missing.</source>
         <translation>您的设置文件已损坏。Qwen Desktop 正在使用上次保存的设置，应当没有任何丢失。</translation>
     </message>
@@ -733,12 +764,12 @@ Log folder: %1</source>
         <translation>您的设置文件已损坏，且找不到更早的副本，因此 Qwen Desktop 以默认设置启动。您的对话和笔记索引均已保留；请在“搜索”页重新添加笔记文件夹。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-11"/>
         <source>Settings recovered</source>
         <translation>设置已恢复</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+16"/>
         <source>The damaged file was kept as: %1</source>
         <translation>损坏的文件已保存为：%1</translation>
     </message>

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,11 +46,19 @@ from desktop.core.notes.index_records import (
 from desktop.core.notes.jobs import BatchJob, Interface
 from desktop.core.notes.models import Embedder
 from desktop.core.notes.runlock import RunLock
+from desktop.core.recovery import DataFile, Recovery, is_corruption, set_aside
 from desktop.core.notes.search import SearchResults, SharedSearcher
 from desktop.core.notes.store_records import FolderStatus, IndexModel, SkippedEntry
 from desktop.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def damaged(exc: sqlite3.DatabaseError) -> QwenError:
+    """Damage becomes the INDEX_DAMAGED error; other SQLite errors (locked, disk full) go on as they are."""
+    if not is_corruption(exc):
+        raise exc
+    return QwenError(ErrorKind.INDEX_DAMAGED, str(exc))
 
 
 class SettingsHolder(Protocol):
@@ -113,6 +122,7 @@ class RunResult(StrEnum):
     MODEL_CHANGED = "model_changed"  # the index holds another model's vectors: rebuild, after asking
     FAILED = "failed"  # the service or network failed; what was indexed is kept
     BUSY = "busy"  # another process (the window, the command line) is indexing these notes now
+    DAMAGED = "damaged"  # the index database is damaged: index again with rebuild=True, after asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +139,8 @@ class IndexOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.result not in (RunResult.FAILED, RunResult.MODEL_CHANGED, RunResult.BUSY)
+        return self.result not in (RunResult.FAILED, RunResult.MODEL_CHANGED, RunResult.BUSY,
+                                   RunResult.DAMAGED)
 
 
 class AddResult(StrEnum):
@@ -180,6 +191,7 @@ class NotesService:
         # Folders in the index that the settings do not list are forgotten by an index run only
         # when the folder list can be trusted: not after the settings file failed to load.
         self.forget_missing_folders = True
+        self.recoveries: list[Recovery] = []  # damaged index databases set aside by a rebuild
         self._indexer: Indexer | None = None
         self._opening: asyncio.Lock | None = None
         self._run: _RunSlot | None = None
@@ -210,7 +222,10 @@ class NotesService:
             self._opening = asyncio.Lock()
         async with self._opening:
             if self._indexer is None:
-                self._indexer = await Indexer.open(self.db_path, IndexConfig.from_settings(self.settings))
+                try:
+                    self._indexer = await Indexer.open(self.db_path, IndexConfig.from_settings(self.settings))
+                except sqlite3.DatabaseError as exc:
+                    raise damaged(exc) from exc
         self._indexer.configure(IndexConfig.from_settings(self.settings), self.embedder())
         return self._indexer
 
@@ -265,7 +280,10 @@ class NotesService:
         def read() -> tuple[dict[str, FolderStatus], IndexModel | None]:
             return {s.path: s for s in indexer.store.folder_statuses()}, indexer.store.index_model()
 
-        statuses, model = await indexer.in_db(read)
+        try:
+            statuses, model = await indexer.in_db(read)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(exc) from exc
         return FolderReport(tuple(FolderView(f, statuses.get(f)) for f in self.folders), model)
 
     async def skipped(self, folder: str) -> list[SkippedEntry]:
@@ -288,7 +306,18 @@ class NotesService:
             try:
                 if not lock.try_acquire():
                     return IndexOutcome(RunResult.BUSY)
-                return await self._index(mode, rebuild, on_event or (lambda _event: None))
+                if rebuild and await self._is_damaged():
+                    await self._set_aside_index()
+                try:
+                    return await self._index(mode, rebuild, on_event or (lambda _event: None))
+                except sqlite3.DatabaseError as exc:
+                    error = damaged(exc)
+                    log.error("the notes index is damaged: %s", exc)
+                    return IndexOutcome(RunResult.DAMAGED, error=error)
+                except QwenError as error:  # the database could not even be opened
+                    if error.kind is not ErrorKind.INDEX_DAMAGED:
+                        raise
+                    return IndexOutcome(RunResult.DAMAGED, error=error)
             finally:
                 lock.release()
                 slot.task = None
@@ -337,8 +366,38 @@ class NotesService:
         except IndexModelChanged as exc:
             return IndexOutcome(RunResult.MODEL_CHANGED, model_change=exc)
         except QwenError as error:
+            if error.kind is ErrorKind.INDEX_DAMAGED:
+                return IndexOutcome(RunResult.DAMAGED, error=error)
             log.info("index run failed: %s", error.kind)
             return IndexOutcome(RunResult.FAILED, error=error)
+
+    async def _is_damaged(self) -> bool:
+        """Whether the database cannot be opened or fails SQLite's check (for a rebuild only: the
+        check reads every page)."""
+        if not self.db_path.exists():
+            return False
+        try:
+            indexer = await self.indexer()
+            rows = await indexer.in_db(indexer.store.quick_check)
+        except QwenError as exc:
+            log.error("the notes index cannot be read: %s", exc)
+            return exc.kind is ErrorKind.INDEX_DAMAGED
+        except sqlite3.DatabaseError as exc:
+            log.error("the notes index cannot be read: %s", exc)
+            return is_corruption(exc)
+        return rows != ["ok"]
+
+    async def _set_aside_index(self) -> None:
+        """Close the damaged database, move it aside (never deleted) and start a new one."""
+        await self.searchers.close()
+        if self._indexer is not None:
+            indexer, self._indexer = self._indexer, None
+            try:
+                await indexer.close()
+            except sqlite3.DatabaseError:
+                pass
+        kept_at = set_aside(self.db_path)
+        self.recoveries.append(Recovery(DataFile.NOTES, kept_at, None, "damaged"))
 
     # -- batch jobs --------------------------------------------------------------------------
 
@@ -378,12 +437,20 @@ class NotesService:
     # -- search ------------------------------------------------------------------------------
 
     async def search(self, query: str, k: int = 10, *, keyword_only: bool = False) -> SearchResults:
-        searcher = await self.searchers.get()
-        searcher.embedder = None if keyword_only else self.embedder()
-        return await searcher.search(query, k=k, keyword_only=keyword_only)
+        try:
+            searcher = await self.searchers.get()
+            searcher.embedder = None if keyword_only else self.embedder()
+            return await searcher.search(query, k=k, keyword_only=keyword_only)
+        except sqlite3.DatabaseError as exc:
+            error = damaged(exc)
+            log.error("the notes index is damaged: %s", exc)
+            return SearchResults(query, (), True, error)
 
     async def retriever(self) -> SearcherRetriever:
         """What chat looks questions up with: the shared searcher, with the current client."""
-        searcher = await self.searchers.get()
+        try:
+            searcher = await self.searchers.get()
+        except sqlite3.DatabaseError as exc:
+            raise damaged(exc) from exc
         searcher.embedder = self.embedder()
         return SearcherRetriever(searcher)

@@ -59,6 +59,10 @@ class NoteStore:
         with self._lock, self._transaction():
             create_schema(self._db)
 
+    def quick_check(self) -> list[str]:
+        """SQLite's check of every page: ``["ok"]`` when the database is sound (reads the whole file)."""
+        return [str(row[0]) for row in self._db.execute("PRAGMA quick_check").fetchall()]
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -30,6 +30,7 @@ class IndexPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.large_run_dialog: LargeRunDialog | None = None
+        self.rebuild_box: QMessageBox | None = None
         self.index_button = QPushButton(self.tr("Index now"), self)
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
         self.cancel_button.setEnabled(False)
@@ -83,6 +84,8 @@ class IndexPanel(QWidget):
         elif result is RunResult.MODEL_CHANGED:
             assert outcome.model_change is not None
             self._ask_reindex(outcome.model_change)
+        elif result is RunResult.DAMAGED:
+            self._ask_rebuild_damaged()
         elif result is RunResult.BUSY:
             self.say(self.tr("Another Qwen Desktop window or the command line is indexing these notes "
                              "right now. Index now tries again."))
@@ -166,6 +169,22 @@ class IndexPanel(QWidget):
             self.run_requested.emit(RunMode.BATCH.value, False)
         else:
             self.say(self.tr("Not indexed by meaning yet; keyword search works. Index now asks again."))
+
+    def _ask_rebuild_damaged(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Notes index damaged"), self.tr(
+            "The index of your notes is damaged and cannot be read. Build it again from your notes "
+            "files? The files are not touched; the damaged index is kept aside. Indexing by meaning "
+            "costs tokens again."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda result: self.run_requested.emit(RunMode.AUTO.value, True)
+            if result == QMessageBox.StandardButton.Yes else
+            self.say(self.tr("The notes index is damaged; Index now offers to build it again."))
+        )
+        self.rebuild_box = box
+        self.say(self.tr("Waiting for your answer…"))
+        box.open()
 
     def _ask_reindex(self, exc: IndexModelChanged) -> None:
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Embedding model changed"), self.tr(
