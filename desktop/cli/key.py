@@ -5,22 +5,61 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop.cli.output import EXIT_AUTH, EXIT_OK, EXIT_USAGE, fail
-from desktop.core.secrets import KeyringUnavailable, KeySource, KeyStore, backend_is_usable, mask_key
+from desktop.cli.output import EXIT_AUTH, EXIT_OK, EXIT_USAGE, error_line, fail
+from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.secrets import (
+    MAX_KEY_LENGTH,
+    KeyringUnavailable,
+    KeySource,
+    KeyStore,
+    backend_is_usable,
+    clean_key,
+    mask_key,
+)
+
+# One line of stdin is read, at most this many bytes: `key set < /dev/zero` must end, not eat memory.
+STDIN_LIMIT = 4 * MAX_KEY_LENGTH
+
+
+class _StdinRefused(Exception):
+    pass
+
+
+def _read_stdin_line() -> str:
+    """The first line of stdin, bounded; UTF-8 (a byte order mark is dropped)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text-only stdin (embedded use): bounded too
+        text = sys.stdin.readline(STDIN_LIMIT + 1)
+        if len(text) > STDIN_LIMIT:
+            raise _StdinRefused(f"the key on stdin is too long (more than {STDIN_LIMIT} characters)")
+        return text
+    raw = stream.readline(STDIN_LIMIT + 1)
+    if len(raw) > STDIN_LIMIT:
+        raise _StdinRefused(f"the key on stdin is too long (more than {STDIN_LIMIT} bytes on one line)")
+    try:
+        return str(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise _StdinRefused("the key on stdin is not text (UTF-8)") from None
 
 
 def run_key(args: argparse.Namespace) -> int:
     store = KeyStore()
     if args.key_command == "set":
-        if sys.stdin.isatty():
-            import getpass
+        try:
+            if sys.stdin.isatty():
+                import getpass
 
-            key = getpass.getpass("DashScope API key (input hidden): ")
-        else:
-            key = sys.stdin.readline()
-        key = key.strip()
-        if not key:
-            return fail("no key given on stdin", EXIT_USAGE)
+                typed = getpass.getpass("DashScope API key (input hidden): ")
+            else:
+                typed = _read_stdin_line()
+        except _StdinRefused as refused:
+            return fail(str(refused), EXIT_USAGE)
+        try:
+            key = clean_key(typed)
+        except QwenError as error:
+            if error.kind is ErrorKind.NO_KEY:
+                return fail("no key given on stdin", EXIT_USAGE)
+            return fail(error_line(error), EXIT_USAGE)
         try:
             store.save(key)
         except KeyringUnavailable:

@@ -159,7 +159,8 @@ class QwenClient:
         timeout = httpx2.Timeout(config.timeout, connect=15.0, read=max(config.timeout, 120.0))
         try:
             http = self._http_client(config, timeout)
-        except ValueError as exc:  # httpx refuses the proxy address ("Unknown scheme for proxy URL")
+        except (ValueError, httpx2.InvalidURL) as exc:  # httpx refuses the proxy address
+            # ("Unknown scheme for proxy URL", "Invalid port")
             raise QwenError(ErrorKind.PROXY, redact(str(exc))) from exc
         self._http = http
         self._openai = openai.AsyncOpenAI(

@@ -4,12 +4,14 @@ Every failure the user can meet is a :class:`QwenError` with a :class:`ErrorKind
 explanation shown to the user (translated by the window, English on the command line); the server's
 own message, HTTP status, error code and request id are kept for the "details" part, which is what
 Alibaba support asks for. API keys never appear here: messages are built from server bodies, which
-DashScope never echoes the key into, and :func:`redact` scrubs anything key-shaped regardless.
+DashScope never echoes the key into, and :func:`redact` scrubs every key this process has seen
+(:func:`register_secret`), anything key-shaped, bearer tokens and passwords in URLs regardless.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,6 +37,7 @@ class ErrorKind(StrEnum):
     BATCH_TOO_LARGE = "batch_too_large"
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
+    INVALID_KEY = "invalid_key"
     KEYRING = "keyring"
     INDEX_MODEL_CHANGED = "index_model_changed"
     BATCH_UNAVAILABLE = "batch_unavailable"
@@ -90,6 +93,10 @@ MESSAGES: dict[ErrorKind, str] = {
         "Errors", "The service rejected the request. See the details below."),
     ErrorKind.NOT_FOUND: QT_TRANSLATE_NOOP(
         "Errors", "The address was not found. If you set a custom URL, check it in Settings."),
+    ErrorKind.INVALID_KEY: QT_TRANSLATE_NOOP(
+        "Errors", "This is not a complete API key: it contains characters a key cannot have, such as "
+                  "spaces, line breaks or accented letters. Copy the key again from the Model Studio "
+                  "console."),
     ErrorKind.KEYRING: QT_TRANSLATE_NOOP(
         "Errors", "The system keyring is not available, so the API key cannot be stored safely."),
     ErrorKind.INDEX_MODEL_CHANGED: QT_TRANSLATE_NOOP(
@@ -145,6 +152,7 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.BATCH_TOO_LARGE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.BAD_REQUEST: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.NOT_FOUND: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.INVALID_KEY: Decision(_ONCE, EXIT_AUTH, _SETTINGS),
     ErrorKind.KEYRING: Decision(_ONCE, EXIT_AUTH, _NO_SETTINGS),
     ErrorKind.INDEX_MODEL_CHANGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.BATCH_UNAVAILABLE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
@@ -172,11 +180,53 @@ def offers_settings(kind: ErrorKind | str) -> bool:
 
 
 _KEY_SHAPED = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
+# The credential part of "Bearer X", "api_key=X" / "api_key": "X" and "scheme://user:X@host".
+_BEARER = re.compile(r"(\bBearer\s+)(?!sk-…|…)([^\s'\"\\,;]{8,})")
+_API_KEY_FIELD = re.compile(r"""(\bapi[_-]?key["']?\s*[:=]\s*["']?)(?!sk-…|…)([^\s"'&,;}]{8,})""",
+                            re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*:)([^\s/@]+)(@)")
+
+# Secrets this process has seen (the key in use, a key typed in), redacted whatever their shape.
+# Replaced whole, never mutated, so redact() on another thread always iterates a consistent tuple.
+_MIN_SECRET_LENGTH = 8  # shorter strings are too likely to be ordinary words
+_MAX_SECRETS = 16
+_known_secrets: tuple[str, ...] = ()
+_secrets_lock = threading.Lock()
+
+
+def mask(secret: str) -> str:
+    """``sk-…abcd``: enough to recognise a key, not enough to use it."""
+    secret = secret.strip()
+    if not secret:
+        return ""
+    return ("sk-…" if secret.startswith("sk-") else "…") + secret[-4:]
+
+
+def register_secret(value: str) -> None:
+    """From now on :func:`redact` masks ``value`` wherever it appears, whatever its shape."""
+    global _known_secrets
+    value = value.strip()
+    if len(value) < _MIN_SECRET_LENGTH:
+        return
+    with _secrets_lock:
+        if value in _known_secrets:
+            return
+        recent = (*[s for s in _known_secrets if s != value], value)[-_MAX_SECRETS:]
+        _known_secrets = tuple(sorted(recent, key=len, reverse=True))  # longest first
 
 
 def redact(text: str) -> str:
-    """Replace anything shaped like an API key with a masked form."""
-    return _KEY_SHAPED.sub(lambda m: "sk-…" + m.group(0)[-4:], text)
+    """Mask API keys (known ones and anything key-shaped), bearer tokens and URL passwords."""
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, mask(secret))
+        escaped = secret.encode("unicode_escape").decode("ascii")  # as repr() and b'...' show it
+        if escaped != secret and escaped in text:
+            text = text.replace(escaped, mask(secret))
+    text = _KEY_SHAPED.sub(lambda m: "sk-…" + m.group(0)[-4:], text)
+    text = _BEARER.sub(lambda m: m.group(1) + mask(m.group(2)), text)
+    text = _API_KEY_FIELD.sub(lambda m: m.group(1) + mask(m.group(2)), text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), text)
 
 
 class QwenError(Exception):

@@ -2,13 +2,19 @@
 
 Order: ``QWEN_DESKTOP_HOME`` if set; portable mode (a folder named ``data`` next to the frozen
 executable); otherwise the platform's user data directory.
+
+The folders this module creates are the owner's only (0700 on POSIX), and so are the log files
+opened with :func:`open_private`: history and logs are nobody else's business on a shared machine.
+A folder the user made beforehand keeps the permissions they gave it.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
+from typing import IO
 
 import platformdirs
 
@@ -30,8 +36,27 @@ def data_dir() -> Path:
         path = portable
     else:
         path = Path(platformdirs.user_data_dir("QwenDesktop", appauthor=False, roaming=True))
-    path.mkdir(parents=True, exist_ok=True)
+    _make_private_dir(path)
     return path
+
+
+def _make_private_dir(path: Path) -> None:
+    if not path.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)  # parents as the system makes them
+        path.mkdir(mode=0o700, exist_ok=True)  # the umask may only take bits away from 0700
+
+
+def open_private(path: Path, mode: str = "a") -> IO[str]:
+    """Open a text file (UTF-8) that only its owner may read, making it so if it exists already."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        if os.name == "posix" and stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)  # a log made by an older version, world-readable
+        return open(fd, mode, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def settings_file() -> Path:
@@ -48,5 +73,5 @@ def notes_db() -> Path:
 
 def log_dir() -> Path:
     path = data_dir() / "logs"
-    path.mkdir(parents=True, exist_ok=True)
+    _make_private_dir(path)
     return path

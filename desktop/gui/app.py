@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("desktop")
 
 
-def setup_logging() -> None:
-    """A rotating log file in the data dir (a windowed app has no console); keys are redacted."""
-    handler = logging.handlers.RotatingFileHandler(
+def setup_logging() -> logging.Handler:
+    """A rotating log file in the data dir (a windowed app has no console), readable by its owner
+    only; keys, bearer tokens and proxy passwords are redacted. Returns the handler it added."""
+    handler = _PrivateRotatingFileHandler(
         paths.log_dir() / "qwen-desktop.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -43,11 +45,19 @@ def setup_logging() -> None:
     root.setLevel(logging.INFO)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("httpcore2").setLevel(logging.WARNING)
+    return handler
 
 
 class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens (the first and each one after a rotation) is the owner's only."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return paths.open_private(Path(self.baseFilename), self.mode)
 
 
 def app_icon():  # type: ignore[no-untyped-def]

@@ -35,7 +35,7 @@ from desktop.core.i18n import fill
 from desktop.core.models import DEFAULT_CHAT_MODELS
 from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
 from desktop.core.runtime import Session, connection_config
-from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, mask_key
+from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, clean_key, mask_key
 from desktop.gui.chat.parts import translate_error
 from desktop.core.tasks import TaskRunner
 
@@ -297,10 +297,21 @@ class SettingsTab(QWidget):
     def _on_show_key_toggled(self, shown: bool) -> None:
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
 
+    def _typed_key(self, show_problem_in: QLabel) -> str | None:
+        """The key in the field as the user meant it (see clean_key), or None after saying why not."""
+        try:
+            return clean_key(self.key_edit.text())
+        except QwenError as error:
+            if error.kind is ErrorKind.NO_KEY:
+                show_problem_in.setText(self.tr("Paste a key first."))
+            else:
+                show_problem_in.setText(translate_error(error.kind.value))
+            return None
+
     def save_key(self) -> None:
-        key = self.key_edit.text().strip()
-        if not key:
-            self.key_status.setText(self.tr("Paste a key first."))
+        key = self._typed_key(self.key_status)
+        if key is None:
+            self.session_key_button.setVisible(False)
             return
         self.tasks.start("key", self._save_key(key))
 
@@ -315,6 +326,9 @@ class SettingsTab(QWidget):
                 "it for this session only; it will not be written to disk."))
             self.session_key_button.setVisible(True)
             return
+        except QwenError as error:
+            self.key_status.setText(translate_error(error.kind.value))
+            return
         finally:
             self.save_key_button.setEnabled(True)
         self.key_edit.clear()
@@ -324,8 +338,9 @@ class SettingsTab(QWidget):
         self.key_changed.emit()
 
     def use_key_for_session(self) -> None:
-        key = self.key_edit.text().strip()
-        if not key:
+        key = self._typed_key(self.key_status)
+        if key is None:
+            self.session_key_button.setVisible(False)
             return
         self.session.key_store.use_for_session(key)
         self.session.load_key()  # memory only: the environment still wins, no keyring is read
@@ -351,7 +366,11 @@ class SettingsTab(QWidget):
     # -- connection test and model list ----------------------------------------------------
 
     def _config_for_test(self) -> ConnectionConfig | None:
-        typed = self.key_edit.text().strip()
+        typed: str | None = ""
+        if self.key_edit.text().strip():
+            typed = self._typed_key(self.test_result)
+            if typed is None:
+                return None
         try:
             config = self.session.config()
         except QwenError as error:
