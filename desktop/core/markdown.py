@@ -188,15 +188,101 @@ def _parser(dark: bool, highlight: bool) -> MarkdownIt:
     return md
 
 
-def render(text: str, *, dark: bool = False, highlight: bool = True, citations: int = 0) -> str:
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """How much of a huge block the screen shows (copies and exports always get everything).
+
+    Laying out a 3,000-row table or an 8,000-line code block takes Qt seconds, and a reply is
+    laid out again as it streams: beyond these bounds the rest of the block is summed up in a
+    note, so no block costs more than a few pages. The notes come from the face, translated;
+    ``%1`` is the count left out."""
+
+    code_lines: int = 200
+    table_rows: int = 50
+    line_chars: int = 10_000
+    more_lines: str = "%1 more lines are not shown here; Copy copies them all."
+    more_rows: str = "%1 more rows are not shown here; Copy copies them all."
+    more_chars: str = "… (%1 more characters; Copy copies them all)"
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_TABLE_ROW = re.compile(r"^ {0,3}\|")
+
+
+def fold_source(text: str, fold: Fold) -> str:
+    """The Markdown with huge blocks cut down for the screen, before it is parsed: parsing and
+    laying out what is cut would cost the time the fold saves. Code blocks keep their first
+    ``code_lines`` lines and say how many follow; tables their first ``table_rows`` rows; a line
+    longer than ``line_chars`` is cut with a note. Text within the bounds is returned unchanged."""
+    if len(text) <= fold.line_chars and text.count("\n") <= min(fold.code_lines, fold.table_rows):
+        return text
+    out: list[str] = []
+    fence = ""  # the fence of the code block we are in
+    shown = hidden = 0  # lines of the current code block or table shown and left out
+    in_table = False
+
+    def close_table() -> None:
+        nonlocal in_table, hidden
+        if not in_table:
+            return
+        if hidden:
+            out.extend(["", fold.more_rows.replace("%1", f"{hidden:,}"), ""])
+        in_table, hidden = False, 0
+
+    lines = text.split("\n")
+    ends_with_newline = lines[-1] == ""
+    for line in lines[:-1] if ends_with_newline else lines:
+        if len(line) > fold.line_chars:
+            line = line[:fold.line_chars] + " " + fold.more_chars.replace("%1", f"{len(line) - fold.line_chars:,}")
+        if fence:
+            if line.lstrip().startswith(fence):
+                if hidden:
+                    out.append(fold.more_lines.replace("%1", f"{hidden:,}"))
+                fence, hidden = "", 0
+                out.append(line)
+            elif shown < fold.code_lines:
+                shown += 1
+                out.append(line)
+            else:
+                hidden += 1
+            continue
+        if (match := _FENCE.match(line)) is not None:
+            close_table()
+            fence, shown, hidden = match.group(1), 0, 0
+            out.append(line)
+            continue
+        if _TABLE_ROW.match(line):
+            if not in_table:
+                in_table, shown, hidden = True, 0, 0
+            shown += 1
+            if shown > fold.table_rows + 2:  # the header and its separator line are not rows
+                hidden += 1
+                continue
+        else:
+            close_table()
+        out.append(line)
+    close_table()
+    if fence and hidden:  # a block still streaming: say how much is already left out
+        out.append(fold.more_lines.replace("%1", f"{hidden:,}"))
+    return "\n".join(out) + ("\n" if ends_with_newline else "")
+
+
+def render(text: str, *, dark: bool = False, highlight: bool = True, citations: int = 0,
+           fold: Fold | None = None) -> str:
     """Markdown source to HTML for ``QTextDocument.setHtml`` / ``QTextBrowser``.
 
     With ``citations=N``, the markers [1]…[N] in the text (not in code) become ``cite:n`` links.
+    With ``fold``, huge blocks are shortened for the screen (see :class:`Fold`).
     """
     if not text:
         return ""
-    rendered: str = _parser(dark, highlight).render(text, {"citations": citations} if citations else None)
-    return rendered
+    md = _parser(dark, highlight)
+    env: EnvType = {"citations": citations} if citations else {}
+    if fold is None:
+        rendered: str = md.render(text, env)
+        return rendered
+    shown: str = md.render(fold_source(text, fold), env)
+    return shown
 
 
 # Single quotes: these go inside double-quoted style attributes.

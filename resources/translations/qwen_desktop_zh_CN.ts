@@ -209,7 +209,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+53"/>
+        <location filename="../../desktop/core/errors.py" line="+50"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -300,11 +300,6 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
-        <source>This is not a complete API key: it contains characters a key cannot have, such as spaces, line breaks or accented letters. Copy the key again from the Model Studio console.</source>
-        <translation>这不是完整的 API 密钥：其中含有密钥不会包含的字符，例如空格、换行或带重音的字母。请从百炼控制台重新复制密钥。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
         <source>The system keyring is not available, so the API key cannot be stored safely.</source>
         <translation>系统凭据存储不可用，无法安全保存 API 密钥。</translation>
     </message>
@@ -777,6 +772,24 @@ Log folder: %1</source>
         <location line="+16"/>
         <source>The damaged file was kept as: %1</source>
         <translation>损坏的文件已保存为：%1</translation>
+    </message>
+</context>
+<context>
+    <name>MarkdownBody</name>
+    <message>
+        <location filename="../../desktop/gui/chat/markdown_view.py" line="+216"/>
+        <source>%1 more lines are not shown here; Copy copies them all.</source>
+        <translation>此处另有 %1 行未显示；“复制”会复制全部内容。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 more rows are not shown here; Copy copies them all.</source>
+        <translation>此处另有 %1 行表格未显示；“复制”会复制全部内容。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>… (%1 more characters; Copy copies them all)</source>
+        <translation>…（另有 %1 个字符；“复制”会复制全部内容）</translation>
     </message>
 </context>
 <context>
@@ -1368,17 +1381,17 @@ Log folder: %1</source>
         <translation>已保存到系统凭据存储（%1）。</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+10"/>
         <source>Paste a key first.</source>
         <translation>请先粘贴密钥。</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+11"/>
         <source>No system keyring is available, so the key cannot be stored safely. You can use it for this session only; it will not be written to disk.</source>
         <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
     </message>
     <message>
-        <location line="+68"/>
+        <location line="+60"/>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>

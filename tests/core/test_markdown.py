@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from desktop.core.markdown import render, stable_prefix_end
+from desktop.core.markdown import Fold, fold_source, render, stable_prefix_end
 
 SAMPLE = """\
 # 快速排序 Quicksort
@@ -219,3 +219,32 @@ def test_incremental_rendering_reuses_finished_blocks() -> None:
             rendered_prefix += render(SAMPLE[done:end])
             done = end
     assert blocks(rendered_prefix + render(SAMPLE[done:])) == blocks(render(SAMPLE))
+
+
+# ---- huge blocks are folded for the screen (issue 10, item 4) -----------------------------------
+
+
+
+def test_small_text_is_not_folded() -> None:
+    text = "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```py\nx = 1\n```\n"
+    assert fold_source(text, Fold()) == text
+    assert render(text, fold=Fold()) == render(text)
+
+
+def test_a_huge_table_code_block_and_line_are_cut_with_a_note() -> None:
+    fold = Fold(code_lines=5, table_rows=3, line_chars=50)
+    table = "| a | b |\n|---|---|\n" + "".join(f"| r{i} | {i} |\n" for i in range(10)) + "\nafter\n"
+    code = "```\n" + "".join(f"line {i}\n" for i in range(12)) + "```\n"
+    folded = fold_source(table + "\n" + code + "\n" + "x" * 80 + "\n", fold)
+    assert "| r2 | 2 |" in folded and "| r3 | 3 |" not in folded
+    assert "7 more rows are not shown here" in folded and "after" in folded
+    assert "line 4" in folded and "line 5" not in folded and "7 more lines are not shown here" in folded
+    assert "x" * 50 + " … (30 more characters" in folded and "x" * 51 not in folded
+    html = render(table, fold=fold)
+    assert html.count("<tr>") == 4  # the header row and three rows
+    assert render(table).count("<tr>") == 11  # unfolded (copies, exports): every row
+
+
+def test_a_code_block_still_streaming_says_what_is_left_out() -> None:
+    folded = fold_source("```\n" + "a\n" * 20, Fold(code_lines=5))
+    assert folded.count("a\n") == 5 and "15 more lines" in folded

@@ -100,3 +100,16 @@ def test_markdown_never_emits_an_image_or_a_local_link() -> None:
     assert "<img" not in html
     assert 'href="https://e.com/p.png"' in html and 'href="https://qwen.ai"' in html
     assert 'href="../x.exe"' not in html and 'href="javascript' not in html
+
+
+def test_a_huge_table_is_shown_folded_and_copied_whole(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.gui.chat.markdown_view import MarkdownBody
+
+    table = "| Row | Value |\n|---|---|\n" + "".join(f"| row {i} | {i} |\n" for i in range(3000))
+    body = MarkdownBody(width_hint=600)
+    qtbot.addWidget(body)
+    body.set_markdown(table)
+    shown = "".join(b.toPlainText() for b in body.browsers())
+    assert "row 49" in shown and "row 50\t" not in shown and "row 2999" not in shown
+    assert "2,950 more rows are not shown here" in shown
+    assert body.text() == table  # what Copy takes: all of it

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.history import Message
-from desktop.gui.chat.markdown_view import Rendered, is_dark, render_stored
+from desktop.gui.chat.markdown_view import Rendered, is_dark, render_stored, screen_fold
 from desktop.gui.chat.messages import MessageWidget
 
 INITIAL_MESSAGES = 12  # shown at once when a conversation opens…
@@ -189,9 +189,10 @@ class ConversationView(QScrollArea):
     def _prerender(self) -> None:
         """Render the HTML of the next few older messages on the render thread."""
         dark = is_dark(self)
+        fold = screen_fold()
         for message in reversed(self._older[-PRERENDER_AHEAD:]):
             if message.id not in self._rendering:
-                self._rendering[message.id] = _render_thread.submit(render_stored, message, dark)
+                self._rendering[message.id] = _render_thread.submit(render_stored, message, dark, fold)
 
     def _schedule_load(self) -> None:
         if self._older and not self._fill_timer.isActive():

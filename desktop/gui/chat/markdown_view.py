@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
@@ -179,21 +179,22 @@ class MarkdownBody(QWidget):
         self._text = text
         dark = is_dark(self)
         cite = self.citations
+        fold = screen_fold()
         if streaming:
             self._final_key = None
             stable = markdown.stable_prefix_end(text)
             if stable - self._frozen_end >= SEGMENT_CHARS:
                 segment = self._browser()
-                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark, citations=cite))
+                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark, citations=cite, fold=fold))
                 self._layout.insertWidget(self._layout.count() - 1, segment)
                 self._frozen_end = stable
             tail = text[self._frozen_end:]
             tail_stable = markdown.stable_prefix_end(tail)
             # Finished blocks of the tail get highlighting; the growing last block does not yet.
-            html = markdown.render(tail[:tail_stable], dark=dark, citations=cite) + markdown.render(
-                tail[tail_stable:], dark=dark, highlight=False, citations=cite)
+            html = markdown.render(tail[:tail_stable], dark=dark, citations=cite, fold=fold) + markdown.render(
+                tail[tail_stable:], dark=dark, highlight=False, citations=cite, fold=fold)
         else:
-            html = markdown.render(text[self._frozen_end:], dark=dark, citations=cite)
+            html = markdown.render(text[self._frozen_end:], dark=dark, citations=cite, fold=fold)
             self._final_key = (text, cite)
         self._tail.setHtml(html)
         self.last_render_ms = (time.perf_counter() - started) * 1000
@@ -209,13 +210,24 @@ def plain_markdown(text: str) -> str:
     return escaped.replace("\n", "  \n")
 
 
-def render_stored(message: Message, dark: bool) -> Rendered:
-    """The HTML a stored message shows (safe to run on another thread: no Qt involved)."""
+def screen_fold() -> markdown.Fold:
+    """How much of a huge block the chat shows, with its notes in the user's language."""
+    return markdown.Fold(
+        more_lines=QCoreApplication.translate("MarkdownBody", "%1 more lines are not shown here; Copy copies them all."),
+        more_rows=QCoreApplication.translate("MarkdownBody", "%1 more rows are not shown here; Copy copies them all."),
+        more_chars=QCoreApplication.translate("MarkdownBody", "… (%1 more characters; Copy copies them all)"),
+    )
+
+
+def render_stored(message: Message, dark: bool, fold: markdown.Fold | None = None) -> Rendered:
+    """The HTML a stored message shows (safe to run on another thread: no Qt involved; make
+    ``fold`` with :func:`screen_fold` on the UI thread)."""
     if message.role == "user":
-        return Rendered((0,), (markdown.render(plain_markdown(message.content), dark=dark),))
+        return Rendered((0,), (markdown.render(plain_markdown(message.content), dark=dark, fold=fold),))
     text = message.content
     starts = markdown.split_blocks(text, STORED_SEGMENT_CHARS)
     ends = [*starts[1:], len(text)]
     cite = len(message.sources or [])
-    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite) for a, b in zip(starts, ends, strict=True))
+    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite, fold=fold)
+                   for a, b in zip(starts, ends, strict=True))
     return Rendered(tuple(starts), pieces)
