@@ -209,7 +209,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+50"/>
+        <location filename="../../desktop/core/errors.py" line="+53"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -300,6 +300,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>This is not a complete API key: it contains characters a key cannot have, such as spaces, line breaks or accented letters. Copy the key again from the Model Studio console.</source>
+        <translation>这不是完整的 API 密钥：其中含有密钥不会包含的字符，例如空格、换行或带重音的字母。请从百炼控制台重新复制密钥。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>The system keyring is not available, so the API key cannot be stored safely.</source>
         <translation>系统凭据存储不可用，无法安全保存 API 密钥。</translation>
     </message>
@@ -974,7 +979,7 @@ Log folder: %1</source>
 <context>
     <name>Notes</name>
     <message>
-        <location filename="../../desktop/core/notes/index_records.py" line="+30"/>
+        <location filename="../../desktop/core/notes/index_records.py" line="+31"/>
         <source>Looking for notes</source>
         <translation>正在查找笔记</translation>
     </message>
@@ -994,7 +999,7 @@ Log folder: %1</source>
         <translation>已是最新</translation>
     </message>
     <message>
-        <location filename="../../desktop/core/notes/reader.py" line="+45"/>
+        <location filename="../../desktop/core/notes/reader.py" line="+60"/>
         <source>Hidden folder</source>
         <translation>隐藏文件夹</translation>
     </message>
@@ -1032,6 +1037,31 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>This file type is not supported</source>
         <translation>不支持此文件类型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The file name is not in UTF-8: rename it to include it</source>
+        <translation>文件名不是 UTF-8 编码：重命名后才能收录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not a regular file (a pipe or a device)</source>
+        <translation>不是普通文件（管道或设备）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reading it took too long (a slow or stuck drive?)</source>
+        <translation>读取时间过长（驱动器或网络共享缓慢或无响应？）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Link leads outside your notes folders</source>
+        <translation>链接指向笔记文件夹之外</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Too large when unpacked</source>
+        <translation>解压后过大</translation>
     </message>
     <message>
         <location filename="../../desktop/core/notes/jobs.py" line="+51"/>
@@ -1381,17 +1411,17 @@ Log folder: %1</source>
         <translation>已保存到系统凭据存储（%1）。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+13"/>
         <source>Paste a key first.</source>
         <translation>请先粘贴密钥。</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+19"/>
         <source>No system keyring is available, so the key cannot be stored safely. You can use it for this session only; it will not be written to disk.</source>
         <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+68"/>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>

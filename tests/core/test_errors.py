@@ -43,6 +43,10 @@ INTERNAL = {
     "desktop.core.notes.encoding.BinaryContent",
     # a result file this version cannot read: BatchIndexer._finish marks the job failed with it.
     "desktop.core.notes.batch_files.ResultFormatError",
+    # a file read that hung: read_file turns it into a SkippedFile (TIMED_OUT).
+    "desktop.core.notes.bounded.CallTimedOut",
+    # the run ended while a read hung: raised on the reading pool, whose result nobody awaits then.
+    "desktop.core.notes.bounded.CallCancelled",
 }
 
 

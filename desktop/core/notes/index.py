@@ -17,6 +17,8 @@ chunks; :meth:`Indexer.run` does both. The run's values live in
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.bounded import call_bounded
 from desktop.core.notes.index_embedding import EmbeddingCap, EmbedRun
 from desktop.core.notes.index_reading import (
     FolderPlan,
@@ -153,6 +156,16 @@ class Indexer:
     ) -> tuple[IndexEstimate, IndexReport]:
         """Scan ``folders`` and store the chunks of new and changed files; no network. Folders in
         the index but not in ``folders`` are dropped unless ``forget_others`` is False."""
+        stop = threading.Event()  # set when the run ends, so a read still stuck is let go
+        try:
+            return await self._prepare(folders, on_progress, forget_others, stop)
+        finally:
+            stop.set()
+
+    async def _prepare(
+        self, folders: Sequence[str], on_progress: ProgressCallback | None, forget_others: bool,
+        stop: threading.Event,
+    ) -> tuple[IndexEstimate, IndexReport]:
         started = time.monotonic()
         progress = ProgressThrottle(on_progress)
         wanted = [normalise_folder(f) for f in folders]
@@ -160,15 +173,14 @@ class Indexer:
         state = IndexProgress(Phase.SCANNING)
         progress.emit(state, force=True)
         plans: list[FolderPlan] = []
+        scan = functools.partial(scan_folder, max_file_size=self.config.max_file_size, allowed=wanted)
         for folder, folder_id in zip(wanted, folder_ids, strict=True):
-            scan = await self._in_io(
-                lambda f=folder: scan_folder(
-                    f, max_file_size=self.config.max_file_size, exclude=nested_folders(f, wanted)
-                )
-            )
+            # On a daemon thread, let go when the run ends: a stuck share can hang a scan too.
+            found = await self._in_io(lambda f=folder: call_bounded(
+                lambda: scan(f, exclude=nested_folders(f, wanted)), timeout=None, stop=stop))
             states = await self._in_db(self.store.file_states, folder_id)
-            plans.append(plan_folder(folder_id, scan, states))
-            state = replace(state, files_found=state.files_found + len(scan.files))
+            plans.append(plan_folder(folder_id, found, states))
+            state = replace(state, files_found=state.files_found + len(found.files))
             progress.emit(state)
         to_read = sum(len(p.to_read) for p in plans)
         state = replace(state, phase=Phase.READING, files_to_read=to_read,
@@ -193,12 +205,12 @@ class Indexer:
                 removed += sum(isinstance(c, RemovedFile) for c in plan.direct)
             batch = self.config.read_batch
             groups = [plan.to_read[i:i + batch] for i in range(0, len(plan.to_read), batch)]
+            read = functools.partial(read_files, max_file_size=self.config.max_file_size,
+                                     timeout=self.config.read_timeout, stop=stop)
             # Read the next group while the previous one is written.
             pending_read: asyncio.Future[list[FileChange]] | None = None
             for i in range(len(groups)):
-                current = pending_read or asyncio.ensure_future(
-                    self._in_io(read_files, groups[i], self.config.max_file_size)
-                )
+                current = pending_read or asyncio.ensure_future(self._in_io(read, groups[i]))
                 pending_read = None
                 try:
                     changes = await current
@@ -206,9 +218,7 @@ class Indexer:
                     current.cancel()
                     raise
                 if i + 1 < len(groups):
-                    pending_read = asyncio.ensure_future(
-                        self._in_io(read_files, groups[i + 1], self.config.max_file_size)
-                    )
+                    pending_read = asyncio.ensure_future(self._in_io(read, groups[i + 1]))
                 try:
                     reused += await self._in_db(self.store.apply, plan.folder_id, changes)
                 except BaseException:

@@ -1,16 +1,22 @@
 """The reading half of an index run: compare a scan with the store, then read and chunk files.
 
 Plain functions that block (file reads, hashing, parsing): the indexer runs them on its reading
-pool. Nothing here touches the store or the network.
+pool. Nothing here touches the store or the network. Only regular files are opened (a FIFO with a
+note's name would block the open, a device would never end), and the open and read of one file
+are bounded by a timeout (a stuck network share) and by the run's ``stop`` flag (Cancel, Ctrl-C):
+see :mod:`~desktop.core.notes.bounded`.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.notes.bounded import CallTimedOut, call_bounded
 from desktop.core.notes.chunker import chunk_text
 from desktop.core.notes.reader import NoteUnreadable, SkipReason, extract_text, file_sha256
 from desktop.core.notes.scanner import FoundFile, ScanResult
@@ -24,12 +30,43 @@ from desktop.core.notes.store_records import (
 )
 
 
-def read_file(found: FoundFile, state: FileState | None, max_file_size: int) -> FileChange:
-    """Read and chunk one file, or say why not. Never raises for a bad file."""
+READ_TIMEOUT = 30.0  # seconds for the open and read of one file (20 MB on a slow share fits)
+# Skips worth another try although the file did not change: the limit may have been raised, the
+# share may answer again.
+RETRIED_REASONS = frozenset({SkipReason.TOO_LARGE.value, SkipReason.TIMED_OUT.value})
+
+# Opening a FIFO without a writer blocks unless O_NONBLOCK; Windows has neither FIFOs in folders
+# nor the flag, and is checked with a stat before the open instead.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(path: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the regular file ``path``; NoteUnreadable(NOT_A_FILE) for anything
+    else (a FIFO, a device), which is never read from. Blocking: see :func:`read_file`."""
+    if not _NONBLOCK and not stat.S_ISREG(os.stat(path).st_mode):
+        raise NoteUnreadable(SkipReason.NOT_A_FILE)
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # what was opened, not what the scan saw
+            raise NoteUnreadable(SkipReason.NOT_A_FILE)
+        with open(fd, "rb", closefd=False) as fh:
+            return fh.read(limit)
+    finally:
+        os.close(fd)
+
+
+def read_file(found: FoundFile, state: FileState | None, max_file_size: int, *,
+              timeout: float | None = READ_TIMEOUT, stop: threading.Event | None = None) -> FileChange:
+    """Read and chunk one file, or say why not. Never raises for a bad file; raises
+    :class:`~desktop.core.notes.bounded.CallCancelled` once ``stop`` is set."""
     path = Path(found.path)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_file_size + 1)
+        data = call_bounded(lambda: read_bytes(found.path, max_file_size + 1), timeout=timeout, stop=stop)
+    except NoteUnreadable as exc:
+        return SkippedFile(found.path, exc.reason, exc.detail, found.size, found.mtime_ns)
+    except CallTimedOut as exc:
+        return SkippedFile(found.path, SkipReason.TIMED_OUT, str(exc), found.size, found.mtime_ns)
     except OSError as exc:
         return SkippedFile(found.path, SkipReason.UNREADABLE, exc.strerror or type(exc).__name__,
                            found.size, found.mtime_ns)
@@ -47,9 +84,10 @@ def read_file(found: FoundFile, state: FileState | None, max_file_size: int) -> 
 
 
 def read_files(
-    files: Sequence[tuple[FoundFile, FileState | None]], max_file_size: int
+    files: Sequence[tuple[FoundFile, FileState | None]], max_file_size: int, *,
+    timeout: float | None = READ_TIMEOUT, stop: threading.Event | None = None,
 ) -> list[FileChange]:
-    return [read_file(f, state, max_file_size) for f, state in files]
+    return [read_file(f, state, max_file_size, timeout=timeout, stop=stop) for f, state in files]
 
 
 @dataclass(slots=True)
@@ -76,7 +114,7 @@ def plan_folder(
             state is not None
             and state.size == found.size
             and state.mtime_ns == found.mtime_ns
-            and state.reason != SkipReason.TOO_LARGE.value  # the size limit may have been raised
+            and state.reason not in RETRIED_REASONS
         ):
             unchanged += 1
             continue

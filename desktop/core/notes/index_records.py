@@ -14,6 +14,7 @@ from typing import Any
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.i18n import QT_TRANSLATE_NOOP
+from desktop.core.notes.index_reading import READ_TIMEOUT
 from desktop.core.notes.models import DEFAULT_EMBEDDING_MODEL, stored_dimensions
 from desktop.core.notes.store_records import IndexModel
 from desktop.core.retry import RetryPolicy
@@ -42,6 +43,7 @@ class IndexConfig:
     concurrency: int = 4  # embedding requests in flight
     read_workers: int = 2
     read_batch: int = 64  # files per store transaction
+    read_timeout: float = READ_TIMEOUT  # seconds for one file's open and read (a stuck share)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @staticmethod

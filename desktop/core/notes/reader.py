@@ -29,6 +29,16 @@ UNSUPPORTED_DOCUMENT_SUFFIXES = frozenset(
     {".doc", ".wps", ".rtf", ".odt", ".pages", ".xls", ".xlsx", ".ppt", ".pptx", ".epub"}
 )
 
+# A .docx is a zip: python-docx holds every part unpacked and parses its XML, so what counts is
+# the unpacked size. Refused before parsing: more than MAX_UNPACKED_SIZE in all (a fixed cap, not
+# tied to the size limit in Settings: big .docx files are big because of images, which unpack to
+# about their packed size), or a part over 10 MB that packs better than MAX_COMPRESSION_RATIO to 1
+# (deflate tops out near 1000:1, which is what bombs use; real documents, even empty tables,
+# stay far below 200:1). zipfile never unpacks a part beyond the size its header declares.
+MAX_UNPACKED_SIZE = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+_RATIO_CHECKED_ABOVE = 10 * 1024 * 1024
+
 
 class SkipReason(StrEnum):
     HIDDEN_FOLDER = "hidden_folder"
@@ -39,6 +49,11 @@ class SkipReason(StrEnum):
     UNREADABLE = "unreadable"
     NO_TEXT = "no_text"
     UNSUPPORTED = "unsupported"
+    BAD_NAME = "bad_name"  # the name is not valid UTF-8 (a GBK-named file unzipped on Linux)
+    NOT_A_FILE = "not_a_file"  # a FIFO, socket or device with a note's name
+    TIMED_OUT = "timed_out"  # the read hung (a stuck network share); tried again next run
+    OUTSIDE_FOLDERS = "outside_folders"  # a link out of every notes folder
+    TOO_LARGE_UNPACKED = "too_large_unpacked"  # a .docx that inflates far beyond its size
 
 
 SKIP_MESSAGES: dict[SkipReason, str] = {
@@ -50,6 +65,11 @@ SKIP_MESSAGES: dict[SkipReason, str] = {
     SkipReason.UNREADABLE: QT_TRANSLATE_NOOP("Notes", "Could not be read"),
     SkipReason.NO_TEXT: QT_TRANSLATE_NOOP("Notes", "Contains no text (a scanned PDF?)"),
     SkipReason.UNSUPPORTED: QT_TRANSLATE_NOOP("Notes", "This file type is not supported"),
+    SkipReason.BAD_NAME: QT_TRANSLATE_NOOP("Notes", "The file name is not in UTF-8: rename it to include it"),
+    SkipReason.NOT_A_FILE: QT_TRANSLATE_NOOP("Notes", "Not a regular file (a pipe or a device)"),
+    SkipReason.TIMED_OUT: QT_TRANSLATE_NOOP("Notes", "Reading it took too long (a slow or stuck drive?)"),
+    SkipReason.OUTSIDE_FOLDERS: QT_TRANSLATE_NOOP("Notes", "Link leads outside your notes folders"),
+    SkipReason.TOO_LARGE_UNPACKED: QT_TRANSLATE_NOOP("Notes", "Too large when unpacked"),
 }
 
 
@@ -94,6 +114,7 @@ def extract_text(path: Path, data: bytes) -> NoteText:
     suffix = path.suffix.lower()
     try:
         if suffix == ".docx":
+            _check_unpacked_size(data)
             return NoteText(_docx_text(data), TextKind.MARKDOWN, "docx")
         if suffix == ".pdf":
             text = _pdf_text(data)
@@ -113,6 +134,24 @@ def extract_text(path: Path, data: bytes) -> NoteText:
     except Exception as exc:  # noqa: BLE001 - a damaged .docx/.pdf can raise anything from its library
         log.info("cannot read %s: %s", path, exc)
         raise NoteUnreadable(SkipReason.UNREADABLE, f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a zip (a .docx) that unpacks to far more than it weighs; reads only its directory."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNPACKED_SIZE:
+        raise NoteUnreadable(SkipReason.TOO_LARGE_UNPACKED, f"{total / 2**20:,.0f} MB unpacked")
+    for member in members:
+        if (member.file_size > _RATIO_CHECKED_ABOVE
+                and member.file_size > MAX_COMPRESSION_RATIO * max(1, member.compress_size)):
+            ratio = member.file_size / max(1, member.compress_size)
+            detail = f"{member.filename}: {member.file_size / 2**20:,.0f} MB, packed {ratio:,.0f}:1"
+            raise NoteUnreadable(SkipReason.TOO_LARGE_UNPACKED, detail)
 
 
 def _docx_text(data: bytes) -> str:

@@ -1,7 +1,11 @@
 """Walking a notes folder: which files to read, and which to skip and why.
 
-Blocking (it stats every file): run it in an executor. Symbolic links are followed, with each real
-directory visited once, so a link back to a parent is reported instead of looping forever.
+Blocking (it stats every file): run it in an executor. Symbolic links are followed as long as they
+lead into one of the notes folders (a link out of them is listed as skipped: the user chose which
+folders to search, and what they hold may be sent to the service), with each real directory visited
+once, so a link back to a parent is reported instead of looping forever. A name that is not valid
+UTF-8 (a GBK-named file unzipped on Linux) is listed as skipped under :func:`shown_path`, as
+SQLite, JSON and the screen all need a real string.
 """
 
 from __future__ import annotations
@@ -71,16 +75,53 @@ def _is_ignored_file(name: str) -> bool:
     return name.startswith(("~$", ".~", "~")) or name.endswith(("~", ".tmp", ".swp"))
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return False
+    return True
+
+
+def shown_path(path: str) -> str:
+    """``path`` as a valid string: the bytes of a name that is not UTF-8 written as ``\\xb1``."""
+    if _is_utf8(path):
+        return path
+    try:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate from a Windows name
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _inside(path: str, roots: Collection[str]) -> bool:
+    """Is the real path ``path`` one of ``roots`` (real paths too) or under one of them?"""
+    for root in roots:
+        try:
+            if os.path.commonpath([path, root]) == root:
+                return True
+        except ValueError:  # another drive (Windows)
+            continue
+    return False
+
+
 def scan_folder(
     root: str | Path,
     *,
     max_file_size: int,
     exclude: Collection[str] = (),
+    allowed: Collection[str] = (),
 ) -> ScanResult:
-    """List the note files under ``root``; ``exclude`` holds other indexed folders nested inside."""
+    """List the note files under ``root``; ``exclude`` holds other indexed folders nested inside.
+
+    Links are followed only into ``allowed`` (all the notes folders; by default ``root`` alone)."""
     root_str = os.path.abspath(str(root))
     result = ScanResult(root_str)
     excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
+    inside = [_real(p) for p in (allowed or (root_str,))]
     try:
         root_stat = os.stat(root_str)
     except OSError:
@@ -109,9 +150,9 @@ def scan_folder(
             except OSError:
                 is_dir = False
             if is_dir:
-                reason = _dir_skip_reason(entry)
-                if reason is not None:
-                    result.skipped.append(Skipped(entry.path, reason, is_dir=True))
+                skip = _dir_skip(entry, inside)
+                if skip is not None:
+                    result.skipped.append(Skipped(shown_path(entry.path), *skip, is_dir=True))
                     continue
                 if os.path.normcase(entry.path) in excluded:
                     continue  # indexed as a folder of its own
@@ -129,20 +170,35 @@ def scan_folder(
                 visited.add(key)
                 subdirs.append(entry.path)
                 continue
-            _consider_file(entry, result, max_file_size)
+            _consider_file(entry, result, max_file_size, inside)
         stack.extend(reversed(subdirs))
     return result
 
 
-def _dir_skip_reason(entry: os.DirEntry[str]) -> SkipReason | None:
+def _dir_skip(entry: os.DirEntry[str], inside: Collection[str]) -> tuple[SkipReason, str] | None:
+    """Why a folder is not entered (reason, detail), or None."""
     if _is_hidden(entry):
-        return SkipReason.HIDDEN_FOLDER
+        return SkipReason.HIDDEN_FOLDER, ""
     if entry.name.lower() in EXCLUDED_DIR_NAMES:
-        return SkipReason.EXCLUDED_FOLDER
+        return SkipReason.EXCLUDED_FOLDER, ""
+    if not _is_utf8(entry.name):
+        return SkipReason.BAD_NAME, ""
+    if (target := _outside(entry, inside)) is not None:
+        return SkipReason.OUTSIDE_FOLDERS, target
     return None
 
 
-def _consider_file(entry: os.DirEntry[str], result: ScanResult, max_file_size: int) -> None:
+def _outside(entry: os.DirEntry[str], inside: Collection[str]) -> str | None:
+    """Where ``entry`` leads when it is a link out of the (real) folders ``inside``, else None."""
+    if not entry.is_symlink():
+        return None
+    target = os.path.realpath(entry.path)
+    return None if _inside(os.path.normcase(target), inside) else shown_path(target)
+
+
+def _consider_file(
+    entry: os.DirEntry[str], result: ScanResult, max_file_size: int, inside: Collection[str]
+) -> None:
     name = entry.name
     suffix = os.path.splitext(name)[1].lower()
     if name.startswith(".") or _is_ignored_file(name):
@@ -150,9 +206,12 @@ def _consider_file(entry: os.DirEntry[str], result: ScanResult, max_file_size: i
         return
     if suffix not in SUPPORTED_SUFFIXES:
         if suffix in UNSUPPORTED_DOCUMENT_SUFFIXES:
-            result.skipped.append(Skipped(entry.path, SkipReason.UNSUPPORTED, suffix))
+            result.skipped.append(Skipped(shown_path(entry.path), SkipReason.UNSUPPORTED, suffix))
         else:
             result.ignored += 1
+        return
+    if not _is_utf8(name):
+        result.skipped.append(Skipped(shown_path(entry.path), SkipReason.BAD_NAME))
         return
     try:
         st = entry.stat()
@@ -161,8 +220,11 @@ def _consider_file(entry: os.DirEntry[str], result: ScanResult, max_file_size: i
             Skipped(entry.path, SkipReason.UNREADABLE, exc.strerror or type(exc).__name__)
         )
         return
-    if not stat.S_ISREG(st.st_mode):
-        result.ignored += 1
+    if (target := _outside(entry, inside)) is not None:
+        result.skipped.append(Skipped(entry.path, SkipReason.OUTSIDE_FOLDERS, target))
+        return
+    if not stat.S_ISREG(st.st_mode):  # a FIFO (opening it would block), socket or device
+        result.skipped.append(Skipped(entry.path, SkipReason.NOT_A_FILE))
         return
     if st.st_size > max_file_size:
         result.skipped.append(
