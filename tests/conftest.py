@@ -26,6 +26,7 @@ import keyring.core
 import keyring.errors
 import pytest
 
+from desktop.core import secrets
 from desktop.core.client import ConnectionConfig, QwenClient
 from desktop.core.paths import ENV_HOME
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
@@ -80,8 +81,25 @@ def data_dir(_isolated_environment: Path) -> Path:
     return _isolated_environment
 
 
+def _backends_defined_by_tests() -> frozenset[str]:
+    """"module.Class" of every keyring backend a test module defines (MemoryKeyring, HangingKeyring...)."""
+    names: set[str] = set()
+    todo = [keyring.backend.KeyringBackend]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("tests."):
+                names.add(f"{sub.__module__}.{sub.__qualname__}")
+    return frozenset(names)
+
+
 @pytest.fixture(autouse=True)
-def _keyring_backend(request: pytest.FixtureRequest) -> Iterator[keyring.backend.KeyringBackend]:
+def _keyring_backend(request: pytest.FixtureRequest,
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[keyring.backend.KeyringBackend]:
+    # The app trusts only real OS keyrings (secrets.REAL_BACKENDS). The backends the tests write
+    # stand in for one, through the module's test hook, for this test only; keyrings.alt's and
+    # keyring's own non-keyrings stay refused, as in the app.
+    monkeypatch.setattr(secrets, "TEST_BACKENDS_ACCEPTED_AS_REAL", _backends_defined_by_tests())
     previous = keyring.get_keyring()
     if request.node.get_closest_marker("real_keyring"):
         keyring.core.init_backend()  # what the app would pick on this machine

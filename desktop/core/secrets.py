@@ -1,8 +1,9 @@
 """The API key: environment, OS keyring, or this session only — never a file.
 
 Precedence: ``DASHSCOPE_API_KEY`` in the environment, then a key the user chose to keep for this
-session only, then the OS keyring. When no keyring backend works we say so
-(:class:`KeyringUnavailable`) and never fall back to plain text. Keyring calls can block on D-Bus:
+session only, then the OS keyring. Only a real, encrypting OS keyring counts (:data:`REAL_BACKENDS`):
+when there is none — keyrings.alt's file backends, keyring's null and fail backends count as none —
+we say so (:class:`KeyringUnavailable`) and never fall back to plain text. Keyring calls can block on D-Bus:
 the window runs them in an executor, and each call gives up after a timeout (a locked collection
 whose unlock prompt nobody sees never answers), so neither face waits forever.
 
@@ -110,101 +111,152 @@ def clean_key(text: str) -> str:
     return key
 
 
-def backend_is_usable(backend: keyring.backend.KeyringBackend | None = None) -> bool:
-    backend = backend or keyring.get_keyring()
-    module = type(backend).__module__
-    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
-        return False
-    try:
-        return float(backend.priority) > 0
-    except Exception:  # a backend whose priority check fails is not usable
-        return False
+# The OS keyrings that keep a secret encrypted at rest, as "module.Class". Only these count as a
+# keyring. Anything else that keyring may pick — keyrings.alt's file backends (base64 in a plain
+# file, or "encrypted" with a password that may be empty), keyring's null and fail backends, a
+# third-party plug-in — is treated exactly as "no keyring": nothing is stored there, nothing read.
+REAL_BACKENDS: frozenset[str] = frozenset({
+    "keyring.backends.SecretService.Keyring",  # GNOME Keyring, KeePassXC, ... over D-Bus
+    "keyring.backends.libsecret.Keyring",  # the same Secret Service, through libsecret
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.kwallet.DBusKeyringKWallet4",
+    "keyring.backends.Windows.WinVaultKeyring",  # Windows Credential Locker
+    "keyring.backends.macOS.Keyring",  # macOS Keychain
+})
+# Test hook, empty in the app: tests/conftest.py sets it, for one test at a time, to the backends
+# the tests define (an in-memory keyring, one that hangs, one that fails), so that those tests take
+# the same path as a real keyring. REAL_BACKENDS itself is never changed.
+TEST_BACKENDS_ACCEPTED_AS_REAL: frozenset[str] = frozenset()
+
+_CHAINER = "keyring.backends.chainer.ChainerBackend"
+_PLAINTEXT_FILE = "keyrings.alt.file.PlaintextKeyring"
+_warned_plaintext: set[tuple[str, str, str]] = set()
 
 
 def backend_name(backend: keyring.backend.KeyringBackend | None = None) -> str:
     backend = backend or keyring.get_keyring()
-    return f"{type(backend).__module__}.{type(backend).__name__}"
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
-class KeyStore:
-    """Reads and writes the API key. Blocking (keyring may talk to D-Bus): call off the UI thread.
+def _chained(backend: keyring.backend.KeyringBackend) -> list[keyring.backend.KeyringBackend]:
+    """The members of keyring's chainer backend, highest priority first; [] for any other."""
+    if backend_name(backend) != _CHAINER:
+        return []
+    try:
+        return list(getattr(backend, "backends"))  # noqa: B009 - untyped classproperty
+    except Exception:  # noqa: BLE001 - a member whose detection fails: judge the chainer alone
+        log.warning("keyring: the chainer's backends could not be listed", exc_info=True)
+        return []
+
+
+def effective_backend(backend: keyring.backend.KeyringBackend | None = None) -> keyring.backend.KeyringBackend:
+    """The backend a secret would go to: keyring's chainer writes to its highest-priority member,
+    so that member is the one judged (and the one this module then talks to directly)."""
+    backend = backend or keyring.get_keyring()
+    members = _chained(backend)
+    return members[0] if members else backend
+
+
+def backend_problem(backend: keyring.backend.KeyringBackend | None = None) -> str | None:
+    """Why ``backend`` (default: keyring's choice) is no real OS keyring, in plain words; None
+    when it is one. May talk to D-Bus (a backend's priority checks that its service answers)."""
+    target = effective_backend(backend)
+    name = backend_name(target)
+    if name not in REAL_BACKENDS and name not in TEST_BACKENDS_ACCEPTED_AS_REAL:
+        if name.startswith("keyrings.alt."):
+            return (f"{name} (from keyrings.alt) keeps passwords in a file that is not protected by "
+                    "the system, not in an OS keyring")
+        if name.startswith(("keyring.backends.fail.", "keyring.backends.null.", _CHAINER)):
+            return f"{name} stores nothing: no OS keyring was found"
+        return (f"{name} is not an OS keyring this app trusts (Secret Service, KWallet, Windows "
+                "Credential Locker or macOS Keychain)")
+    try:
+        available = float(target.priority) > 0
+    except Exception:  # noqa: BLE001 - a backend whose priority check fails is not usable
+        available = False
+    return None if available else f"{name} is not available here"
+
+
+def backend_is_usable(backend: keyring.backend.KeyringBackend | None = None) -> bool:
+    """Whether secrets can be kept in a real, encrypting OS keyring (see :data:`REAL_BACKENDS`)."""
+    return backend_problem(backend) is None
+
+
+class KeyringEntry:
+    """One secret in the OS keyring, under ``service`` and ``username``. Blocking (keyring may talk
+    to D-Bus): call off the UI thread.
 
     Every keyring call runs in a daemon thread and is given ``timeout`` seconds. One that does not
     answer in time raises :class:`KeyringUnavailable`; until it has ended, later calls fail at once
     instead of piling up more stuck threads (a daemon thread also never keeps the app from exiting).
+    Only a real OS keyring is used (:func:`backend_is_usable`), and it is talked to directly, never
+    through keyring's chainer, which would read from and fall back to any other backend.
     """
 
-    def __init__(self, service: str = SERVICE, username: str = USERNAME, *,
-                 timeout: float = KEYRING_TIMEOUT) -> None:
+    def __init__(self, service: str, username: str, *, timeout: float = KEYRING_TIMEOUT) -> None:
         self._service = service
         self._username = username
-        self._session_key: str | None = None
         self.timeout = timeout
         self._stuck: threading.Thread | None = None
 
-    def get(self) -> ApiKey | None:
-        """The key in use; ``QwenError`` (INVALID_KEY, KEYRING) when it cannot be had."""
-        env = os.environ.get(ENV_KEY, "")
-        if env.strip():
-            try:
-                return ApiKey(clean_key(env), KeySource.ENVIRONMENT)
-            except QwenError as error:
-                raise QwenError(error.kind, f"{ENV_KEY}: {error.detail}") from None
-        if self._session_key:
-            return ApiKey(self._session_key, KeySource.SESSION)
-        stored = self.get_stored()
-        if stored:
-            return ApiKey(stored, KeySource.KEYRING)
-        return None
+    def read(self) -> str | None:
+        """The stored value, or None (nothing stored, no real keyring, or the read failed)."""
+        return self._call(self._read)
 
-    def source(self) -> KeySource:
-        key = self.get()
-        return key.source if key else KeySource.NONE
+    def write(self, value: str) -> None:
+        """Store ``value``; :class:`KeyringUnavailable` when there is no real keyring."""
+        self._call(self._write, value)
 
-    def get_stored(self) -> str | None:
-        value = self._call(self._read)
-        if value is None or not value.strip():
-            return None
-        try:
-            return clean_key(value)
-        except QwenError as error:
-            raise QwenError(error.kind, f"the key in the keyring: {error.detail}") from None
+    def erase(self) -> None:
+        self._call(self._delete)
 
     def _read(self) -> str | None:
-        if not backend_is_usable():
-            return None
-        try:
-            return keyring.get_password(self._service, self._username)
-        except keyring.errors.KeyringError as exc:
-            log.warning("keyring read failed: %s", type(exc).__name__)
-            return None
+        chosen = keyring.get_keyring()
+        value: str | None = None
+        if backend_is_usable(chosen):
+            try:
+                value = effective_backend(chosen).get_password(self._service, self._username)
+            except keyring.errors.KeyringError as exc:
+                log.warning("keyring read failed: %s", type(exc).__name__)
+        if value is None:
+            self._warn_if_in_a_plain_file(chosen)
+        return value
 
-    def save(self, key: str) -> None:
-        key = clean_key(key)
-        self._call(self._write, key)
-        self._session_key = None
+    def _warn_if_in_a_plain_file(self, chosen: keyring.backend.KeyringBackend) -> None:
+        """A secret left in keyrings.alt's plain-text file is not used; say so (never the secret).
+        Only that backend is looked into: reading it asks nothing (its encrypted sibling would
+        prompt for a password on the console)."""
+        for member in _chained(chosen) or [chosen]:
+            name = backend_name(member)
+            if name != _PLAINTEXT_FILE or (name, self._service, self._username) in _warned_plaintext:
+                continue
+            try:
+                found = member.get_password(self._service, self._username)
+            except Exception:  # noqa: BLE001 - only a warning depends on it
+                continue
+            if found:
+                _warned_plaintext.add((name, self._service, self._username))
+                log.warning("a %s for %s is stored in %s, a plain file that is not an OS keyring; it "
+                            "is not used. Save it again once an OS keyring is available, and delete "
+                            "it from that file", self._username, self._service, name)
 
-    def _write(self, key: str) -> None:
-        if not backend_is_usable():
-            raise KeyringUnavailable(backend_name())
+    def _write(self, value: str) -> None:
+        chosen = keyring.get_keyring()
+        problem = backend_problem(chosen)
+        if problem is not None:
+            log.info("keyring: not storing the %s: %s", self._username, problem)
+            raise KeyringUnavailable(backend_name(effective_backend(chosen)))
         try:
-            keyring.set_password(self._service, self._username, key)
+            effective_backend(chosen).set_password(self._service, self._username, value)
         except keyring.errors.KeyringError as exc:
             raise KeyringUnavailable(type(exc).__name__) from None
 
-    def use_for_session(self, key: str) -> None:
-        """Keep the key in memory only, for when no keyring works. An empty key forgets it."""
-        self._session_key = clean_key(key) if key.strip() else None
-
-    def delete(self) -> None:
-        self._session_key = None
-        self._call(self._delete)
-
     def _delete(self) -> None:
-        if not backend_is_usable():
+        chosen = keyring.get_keyring()
+        if not backend_is_usable(chosen):
             return
         try:
-            keyring.delete_password(self._service, self._username)
+            effective_backend(chosen).delete_password(self._service, self._username)
         except keyring.errors.PasswordDeleteError:
             pass  # nothing stored
         except keyring.errors.KeyringError as exc:
@@ -236,3 +288,53 @@ class KeyStore:
         if failure:
             raise failure[0]
         return outcome[0]
+
+
+class KeyStore(KeyringEntry):
+    """Reads and writes the API key: the environment, this session's key, or the OS keyring."""
+
+    def __init__(self, service: str = SERVICE, username: str = USERNAME, *,
+                 timeout: float = KEYRING_TIMEOUT) -> None:
+        super().__init__(service, username, timeout=timeout)
+        self._session_key: str | None = None
+
+    def get(self) -> ApiKey | None:
+        """The key in use; ``QwenError`` (INVALID_KEY, KEYRING) when it cannot be had."""
+        env = os.environ.get(ENV_KEY, "")
+        if env.strip():
+            try:
+                return ApiKey(clean_key(env), KeySource.ENVIRONMENT)
+            except QwenError as error:
+                raise QwenError(error.kind, f"{ENV_KEY}: {error.detail}") from None
+        if self._session_key:
+            return ApiKey(self._session_key, KeySource.SESSION)
+        stored = self.get_stored()
+        if stored:
+            return ApiKey(stored, KeySource.KEYRING)
+        return None
+
+    def source(self) -> KeySource:
+        key = self.get()
+        return key.source if key else KeySource.NONE
+
+    def get_stored(self) -> str | None:
+        value = self.read()
+        if value is None or not value.strip():
+            return None
+        try:
+            return clean_key(value)
+        except QwenError as error:
+            raise QwenError(error.kind, f"the key in the keyring: {error.detail}") from None
+
+    def save(self, key: str) -> None:
+        key = clean_key(key)
+        self.write(key)
+        self._session_key = None
+
+    def use_for_session(self, key: str) -> None:
+        """Keep the key in memory only, for when no keyring works. An empty key forgets it."""
+        self._session_key = clean_key(key) if key.strip() else None
+
+    def delete(self) -> None:
+        self._session_key = None
+        self.erase()

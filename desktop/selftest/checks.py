@@ -119,17 +119,19 @@ def check_keyring() -> str:
     import keyring
     import keyring.backend
 
-    from desktop.core.secrets import backend_is_usable, backend_name
+    from desktop.core.secrets import backend_name, backend_problem, effective_backend
 
     backend = keyring.get_keyring()
     name = backend_name(backend)
-    if backend_is_usable(backend):
-        return f"{name} (priority {backend.priority})"
-    viable = [f"{type(candidate).__module__}.{type(candidate).__name__}"
-              for candidate in keyring.backend.get_all_keyring()]
+    target = effective_backend(backend)
+    via = f" (through {name})" if target is not backend else ""
+    problem = backend_problem(backend)
+    if problem is None:
+        return f"{backend_name(target)}{via} (priority {target.priority})"
+    viable = [backend_name(candidate) for candidate in keyring.backend.get_all_keyring()]
     hint = ("no Secret Service on the session bus (start gnome-keyring or KWallet)"
             if sys.platform.startswith("linux") else "no OS keyring backend")
-    raise CheckFailed(f"{name} is not a real keyring: {hint}; backends found: "
+    raise CheckFailed(f"{problem}{via}, so the API key cannot be stored: {hint}; backends found: "
                       f"{', '.join(viable) or 'none'}")
 
 
