@@ -197,6 +197,16 @@ class _Renderer:
             pass
 
 
+def _confirm(question: str) -> bool:
+    """A yes/no question on a terminal; False when nobody can answer (a pipe, a script)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 def _ask_mode(outcome: IndexOutcome) -> RunMode | None:
     """Above the large-run threshold on a terminal: ask now, batch or not now."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
@@ -230,23 +240,36 @@ async def _index(context: AppContext, args: argparse.Namespace) -> int:
     if not context.notes.folders:
         return fail("no notes folders; add one with 'qwen-desktop notes add DIR'", EXIT_USAGE)
     render = _Renderer()
-    mode = RunMode.BATCH if args.batch else RunMode.LIVE if args.now else RunMode.AUTO
+    mode = RunMode.BATCH if args.batch else RunMode.LIVE if args.now or args.yes else RunMode.AUTO
     rebuild = args.rebuild
     try:
         while True:
-            outcome = await context.notes.index(mode=mode, rebuild=rebuild, on_event=render)
+            outcome = await context.notes.index(mode=mode, rebuild=rebuild, on_event=render,
+                                                live_fallback=args.yes)
             render.progress.done()
+            if outcome.result is RunResult.BATCH_UNAVAILABLE:
+                _print_prepared(outcome, mode)
+                cost = outcome.estimate.cost_cny if outcome.estimate else 0.0
+                print(f"Batch mode is not available for this model or region ({outcome.batch_fallback}). "
+                      f"Indexing now instead costs about CNY {cost:.4f}, about twice the batch price.",
+                      file=sys.stderr)
+                if not _confirm("Index them now instead? [y/N] "):
+                    return fail("nothing was sent; run it again with --now to index now, or --yes to "
+                                "accept the live price whenever batch mode is not available", EXIT_FAIL)
+                mode, rebuild = RunMode.LIVE, False
+                continue
             if outcome.result is not RunResult.CHOOSE:
                 break
             _print_prepared(outcome, mode)
-            threshold = context.session.settings.batch_threshold_chunks
-            print(f"That is more than {threshold:,} chunks (the large-run threshold in Settings).",
+            settings = context.session.settings
+            print(f"That is more than {settings.batch_threshold_chunks:,} chunks or more than about "
+                  f"CNY {settings.confirm_cost_cny:g} (the large-run limits in settings.json).",
                   file=sys.stderr)
             chosen = _ask_mode(outcome)
             if chosen is None:
                 print("Nothing was sent; keyword search works meanwhile.", file=sys.stderr)
-                return fail("run 'qwen-desktop notes index --now' to index now, or with --batch "
-                            "for the cheaper offline batch mode", EXIT_FAIL)
+                return fail("run 'qwen-desktop notes index --now' (or --yes) to index now, or with "
+                            "--batch for the cheaper offline batch mode", EXIT_FAIL)
             mode, rebuild = chosen, False
     finally:
         render.progress.done()
@@ -436,6 +459,9 @@ def add_notes_parser(subparsers: Any) -> None:
                             "when the index is damaged: it is then set aside and built again)")
     index.add_argument("--now", action="store_true",
                        help="embed now even when the run is larger than the large-run threshold")
+    index.add_argument("--yes", "-y", action="store_true",
+                       help="answer every question with yes: index a large run now, and index live "
+                            "when batch mode is not available")
     index.add_argument("--batch", action="store_true",
                        help="submit the chunks as offline batch jobs (cheaper, takes from minutes to "
                             "hours) and return; see 'notes jobs'")

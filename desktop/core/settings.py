@@ -1,7 +1,7 @@
 """Typed user settings, kept as versioned JSON in the data directory, written atomically.
 
 Window geometry and other UI state are not settings: the window keeps them in QSettings.
-The API key is never a setting (see :mod:`desktop.core.secrets`).
+The API key and the proxy password are never settings (see :mod:`desktop.core.secrets`).
 """
 
 from __future__ import annotations
@@ -39,13 +39,16 @@ class Settings:
     language: str = "system"  # "system", "en" or "zh_CN"
     theme: str = "system"  # "system", "light" or "dark"
     proxy_mode: str = "system"  # "system" (env + OS), "none", or "manual"
-    proxy_url: str = ""  # for manual: http://host:port or socks5://host:port
+    # For manual: http://[user@]host:port or socks5://host:port. Never the password: that is in the
+    # keyring (desktop.core.proxy_password); an older file that has one is moved out at start.
+    proxy_url: str = ""
     # Notes search
     notes_folders: list[str] = field(default_factory=list)
     embedding_model: str = "text-embedding-v4"
     embedding_dimensions: int = 1024
     max_file_size_mb: float = 20.0
     batch_threshold_chunks: int = 5000
+    confirm_cost_cny: float = 1.0  # an index run estimated above this asks first, however few parts
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -438,7 +438,7 @@ Log folder: %1</source>
 <context>
     <name>IndexPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/index_panel.py" line="+34"/>
+        <location filename="../../desktop/gui/search/index_panel.py" line="+35"/>
         <source>Index now</source>
         <translation>立即索引</translation>
     </message>
@@ -473,7 +473,7 @@ Log folder: %1</source>
         <translation>笔记已可按关键词搜索。在“设置”中添加 API 密钥后，还可按语义搜索。</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+13"/>
         <source>Another Qwen Desktop window or the command line is indexing these notes right now. Index now tries again.</source>
         <translation>另一个 Qwen Desktop 窗口或命令行正在为这些笔记建立索引。点“立即索引”可再试一次。</translation>
     </message>
@@ -536,16 +536,28 @@ Log folder: %1</source>
         <location line="+13"/>
         <location line="+26"/>
         <location line="+16"/>
+        <location line="+16"/>
         <source>Waiting for your answer…</source>
         <translation>等待您确认…</translation>
     </message>
     <message>
-        <location line="-31"/>
+        <location line="-47"/>
+        <location line="+13"/>
         <source>Not indexed by meaning yet; keyword search works. Index now asks again.</source>
         <translation>尚未建立语义索引，可使用关键词搜索。点击“立即索引”时会再次询问。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-9"/>
+        <source>Batch mode not available</source>
+        <translation>批量模式不可用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batch mode is not available for this model or region (%1). Index now instead? That costs about CNY %2, about twice the batch price.</source>
+        <translation>此模型或地域不支持批量模式（%1）。要改为立即索引吗？费用约为 %2 元，约为批量价格的两倍。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Notes index damaged</source>
         <translation>笔记索引已损坏</translation>
     </message>
@@ -999,7 +1011,7 @@ Log folder: %1</source>
         <translation>已是最新</translation>
     </message>
     <message>
-        <location filename="../../desktop/core/notes/reader.py" line="+60"/>
+        <location filename="../../desktop/core/notes/reader.py" line="+61"/>
         <source>Hidden folder</source>
         <translation>隐藏文件夹</translation>
     </message>
@@ -1062,6 +1074,11 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>Too large when unpacked</source>
         <translation>解压后过大</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only repeated characters or encoded data (nothing to search by meaning)</source>
+        <translation>只有重复字符或编码数据（没有可按语义搜索的内容）</translation>
     </message>
     <message>
         <location filename="../../desktop/core/notes/jobs.py" line="+51"/>

@@ -74,15 +74,20 @@ def test_jobs_cancel(service_env: DashScopeServer, notes_dir: Path, capsys: pyte
     assert run_cli(["notes", "jobs", "--cancel", "7"]) == 2
 
 
-def test_index_batch_falls_back_to_live_when_unavailable(
+def test_index_batch_asks_before_going_live_when_unavailable(
     service_env: DashScopeServer, notes_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus(notes_dir)
     service_env.batch_unsupported_models = {"text-embedding-v4"}
     assert run_cli(["notes", "add", str(notes_dir)]) == 0
-    assert run_cli(["notes", "index", "--batch"]) == 0
+    # Live costs about twice the batch price: without a yes, nothing is sent.
+    assert run_cli(["notes", "index", "--batch"]) == 1
     err = capsys.readouterr().err
-    assert "Batch mode is not available for this model or region" in err and "indexing now instead" in err
+    assert "Batch mode is not available for this model or region" in err and "twice the batch price" in err
+    assert "--yes" in err and service_env.embedding_requests() == [] and vectors() == 0
+    assert run_cli(["notes", "index", "--batch", "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "indexing now instead" in err
     assert "Done: 2 chunks embedded" in err and vectors() == 2
 
 

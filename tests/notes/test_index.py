@@ -274,7 +274,7 @@ async def test_wrong_key_fails_plainly_and_keeps_the_chunks(
 
 async def test_estimate_before_embedding(client: QwenClient, notes_dir: Path, open_indexer: Any) -> None:
     many_notes(notes_dir, 12)
-    write(notes_dir / "zh.md", "中文" * 150)
+    write(notes_dir / "zh.md", "".join(f"第{i}条：中文笔记。" for i in range(40)))
     indexer = await open_indexer(client)
     estimate, report = await indexer.prepare([str(notes_dir)])
     assert (estimate.files, estimate.chunks) == (13, 13) and report.files_read == 13
@@ -299,7 +299,7 @@ async def test_removing_a_folder_drops_its_index(
 async def test_raising_the_size_limit_reads_files_skipped_before(
     client: QwenClient, notes_dir: Path, open_indexer: Any
 ) -> None:
-    write(notes_dir / "big.md", "word " * 400)  # 2,000 bytes
+    write(notes_dir / "big.md", " ".join(f"w{i:03d}" for i in range(400)))  # 1,999 bytes
     small = await open_indexer(client, max_file_size=1000)
     report = await small.prepare([str(notes_dir)])
     assert report[1].files_skipped == 1

@@ -182,3 +182,31 @@ async def test_a_second_process_cannot_index_the_same_notes_at_once(
     # The OS dropped the other process's lock with it: nothing stale is left behind.
     done = await notes.index()
     assert done.result is RunResult.DONE and vectors() == 2
+
+
+async def test_repeated_characters_and_encoded_data_are_not_embedded(
+    srv: DashScopeServer, notes_dir: Path, opened: list[tuple[NotesService, Session]], data_dir: Path
+) -> None:
+    import base64
+
+    write(notes_dir / "real.md", "# Plan\n\nThe offsite is in May; book the rooms early.\n")
+    write(notes_dir / "dashes.txt", "ha" * 3000 + "\n")
+    write(notes_dir / "blob.txt", base64.b64encode(bytes(range(256)) * 40).decode() + "\n")
+    notes = service_for(opened, session_for(srv, notes_dir))
+    outcome = await notes.index(mode=RunMode.LIVE)
+    assert outcome.result is RunResult.DONE and outcome.embedded is not None
+    assert outcome.embedded.chunks_embedded == 1 and vectors() == 1
+    sent = [text for request in srv.embedding_requests() for text in request]
+    assert len(sent) == 1 and "offsite" in sent[0]
+    skipped = {Path(e.path).name: e.reason.value for e in await notes.skipped(str(notes_dir))}
+    assert skipped == {"dashes.txt": "no_meaning", "blob.txt": "no_meaning"}
+
+
+async def test_a_run_that_would_cost_more_than_the_limit_asks_first(
+    srv: DashScopeServer, notes_dir: Path, opened: list[tuple[NotesService, Session]], data_dir: Path
+) -> None:
+    corpus(notes_dir, 3)
+    notes = service_for(opened, session_for(srv, notes_dir, confirm_cost_cny=0.0))  # few parts, but not free
+    asked = await notes.index()
+    assert asked.result is RunResult.CHOOSE and asked.estimate is not None and asked.estimate.chunks == 3
+    assert srv.embedding_requests() == []

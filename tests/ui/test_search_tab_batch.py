@@ -203,3 +203,32 @@ def test_index_built_offline_says_which_model_searches_use(
         await session.aclose()
 
     run(loop, scenario())
+
+
+def test_batch_mode_not_available_asks_before_indexing_at_the_live_price(
+    qtbot: Any, loop: asyncio.AbstractEventLoop, srv: DashScopeServer, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    notes = tmp_path / "notes"
+    make_notes(notes, 6)
+    srv.batch_unsupported_models = {"text-embedding-v4"}
+
+    async def scenario() -> None:
+        session = make_session(notes, srv, batch_threshold_chunks=3)
+        tab = SearchTab(NotesService(session, notes_db(), FAST_POLL), TaskRunner(), watch=False)
+        qtbot.addWidget(tab)
+        tab.show()
+        tab.start_batch()
+        await until(lambda: tab.index_panel.live_box is not None and tab.index_panel.live_box.isVisible())
+        box = tab.index_panel.live_box
+        assert box is not None and "twice the batch price" in box.text()
+        assert srv.embedding_requests() == []  # nothing is sent before the answer
+        box.done(QMessageBox.StandardButton.Yes)
+        await until(lambda: not tab.is_indexing() and vectors_stored() == 7)
+        assert tab.progress_label.text() == "Up to date"
+        await tab.aclose()
+        await tab.notes.aclose()
+        await session.aclose()
+
+    run(loop, scenario())

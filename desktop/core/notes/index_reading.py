@@ -18,6 +18,7 @@ from pathlib import Path
 
 from desktop.core.notes.bounded import CallTimedOut, call_bounded
 from desktop.core.notes.chunker import chunk_text
+from desktop.core.notes.degenerate import is_degenerate
 from desktop.core.notes.reader import NoteUnreadable, SkipReason, extract_text, file_sha256
 from desktop.core.notes.scanner import FoundFile, ScanResult
 from desktop.core.notes.store_records import (
@@ -80,6 +81,10 @@ def read_file(found: FoundFile, state: FileState | None, max_file_size: int, *,
     except NoteUnreadable as exc:
         return SkippedFile(found.path, exc.reason, exc.detail, found.size, found.mtime_ns, digest)
     chunks = tuple(chunk_text(note.text, note.kind))
+    meaningful = tuple(c for c in chunks if not is_degenerate(c.text))
+    if chunks and not meaningful:
+        return SkippedFile(found.path, SkipReason.NO_MEANING, "", found.size, found.mtime_ns, digest)
+    chunks = meaningful
     return IndexedFile(found.path, found.size, found.mtime_ns, digest, note.encoding, chunks)
 
 

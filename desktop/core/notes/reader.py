@@ -54,6 +54,7 @@ class SkipReason(StrEnum):
     TIMED_OUT = "timed_out"  # the read hung (a stuck network share); tried again next run
     OUTSIDE_FOLDERS = "outside_folders"  # a link out of every notes folder
     TOO_LARGE_UNPACKED = "too_large_unpacked"  # a .docx that inflates far beyond its size
+    NO_MEANING = "no_meaning"  # only repeated characters or encoded data: nothing to embed
 
 
 SKIP_MESSAGES: dict[SkipReason, str] = {
@@ -70,6 +71,8 @@ SKIP_MESSAGES: dict[SkipReason, str] = {
     SkipReason.TIMED_OUT: QT_TRANSLATE_NOOP("Notes", "Reading it took too long (a slow or stuck drive?)"),
     SkipReason.OUTSIDE_FOLDERS: QT_TRANSLATE_NOOP("Notes", "Link leads outside your notes folders"),
     SkipReason.TOO_LARGE_UNPACKED: QT_TRANSLATE_NOOP("Notes", "Too large when unpacked"),
+    SkipReason.NO_MEANING: QT_TRANSLATE_NOOP(
+        "Notes", "Only repeated characters or encoded data (nothing to search by meaning)"),
 }
 
 

@@ -117,7 +117,8 @@ class RunResult(StrEnum):
     DONE = "done"  # embedded what was pending
     UP_TO_DATE = "up_to_date"  # nothing was pending
     KEYWORDS_ONLY = "keywords_only"  # notes are read; embedding needs an API key
-    CHOOSE = "choose"  # above the threshold: ask the user for LIVE or BATCH, then run again
+    CHOOSE = "choose"  # above the parts or cost threshold: ask for LIVE or BATCH, then run again
+    BATCH_UNAVAILABLE = "batch_unavailable"  # BATCH asked, not offered here: ask before going LIVE
     SUBMITTED = "submitted"  # sent as batch jobs; results come later
     MODEL_CHANGED = "model_changed"  # the index holds another model's vectors: rebuild, after asking
     FAILED = "failed"  # the service or network failed; what was indexed is kept
@@ -293,8 +294,11 @@ class NotesService:
     # -- index runs --------------------------------------------------------------------------
 
     async def index(self, *, mode: RunMode = RunMode.AUTO, rebuild: bool = False,
-                    on_event: EventSink | None = None) -> IndexOutcome:
+                    on_event: EventSink | None = None, live_fallback: bool = False) -> IndexOutcome:
         """Bring the index up to date: read the folders, then embed what is new (or ask first).
+
+        A run above the large-run threshold (parts or estimated cost) ends as CHOOSE in AUTO mode;
+        BATCH mode where batch is not offered ends as BATCH_UNAVAILABLE unless ``live_fallback``.
 
         One run at a time: a second call waits for the first; while another process indexes the
         same database the result is BUSY at once. Raises CancelledError when the calling task is
@@ -309,7 +313,8 @@ class NotesService:
                 if rebuild and await self._is_damaged():
                     await self._set_aside_index()
                 try:
-                    return await self._index(mode, rebuild, on_event or (lambda _event: None))
+                    return await self._index(mode, rebuild, on_event or (lambda _event: None),
+                                             live_fallback)
                 except sqlite3.DatabaseError as exc:
                     error = damaged(exc)
                     log.error("the notes index is damaged: %s", exc)
@@ -331,9 +336,11 @@ class NotesService:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    async def _index(self, mode: RunMode, rebuild: bool, emit: EventSink) -> IndexOutcome:
+    async def _index(self, mode: RunMode, rebuild: bool, emit: EventSink,
+                     live_fallback: bool) -> IndexOutcome:
         indexer = await self.indexer()
         threshold = self.settings.batch_threshold_chunks
+        cost_threshold = self.settings.confirm_cost_cny
         try:
             if rebuild:
                 await indexer.reset_for_new_model()
@@ -345,7 +352,7 @@ class NotesService:
             if estimate.chunks == 0:
                 await indexer.check_model()
                 return IndexOutcome(RunResult.UP_TO_DATE, report, estimate)
-            if mode is RunMode.AUTO and estimate.chunks > threshold:
+            if mode is RunMode.AUTO and (estimate.chunks > threshold or estimate.cost_cny > cost_threshold):
                 await indexer.check_model()
                 return IndexOutcome(RunResult.CHOOSE, report, estimate)
             fallback = None
@@ -356,6 +363,9 @@ class NotesService:
                     submitted = await batch.submit()
                 except BatchUnavailable as exc:
                     log.warning("batch mode unavailable: %s", exc)
+                    if not live_fallback:  # live costs about twice as much: the user decides
+                        return IndexOutcome(RunResult.BATCH_UNAVAILABLE, report, estimate,
+                                            batch_fallback=exc.detail)
                     fallback = exc.detail
                     emit(BatchFallback(exc.detail))
                 else:

@@ -31,6 +31,7 @@ class IndexPanel(QWidget):
         super().__init__(parent)
         self.large_run_dialog: LargeRunDialog | None = None
         self.rebuild_box: QMessageBox | None = None
+        self.live_box: QMessageBox | None = None
         self.index_button = QPushButton(self.tr("Index now"), self)
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
         self.cancel_button.setEnabled(False)
@@ -84,6 +85,8 @@ class IndexPanel(QWidget):
         elif result is RunResult.MODEL_CHANGED:
             assert outcome.model_change is not None
             self._ask_reindex(outcome.model_change)
+        elif result is RunResult.BATCH_UNAVAILABLE:
+            self._ask_live_instead(outcome)
         elif result is RunResult.DAMAGED:
             self._ask_rebuild_damaged()
         elif result is RunResult.BUSY:
@@ -169,6 +172,22 @@ class IndexPanel(QWidget):
             self.run_requested.emit(RunMode.BATCH.value, False)
         else:
             self.say(self.tr("Not indexed by meaning yet; keyword search works. Index now asks again."))
+
+    def _ask_live_instead(self, outcome: IndexOutcome) -> None:
+        cost = outcome.estimate.cost_cny if outcome.estimate else 0.0
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Batch mode not available"), self.tr(
+            "Batch mode is not available for this model or region (%1). Index now instead? That "
+            "costs about CNY %2, about twice the batch price.")
+            .replace("%1", outcome.batch_fallback or "").replace("%2", cny(cost)),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda result: self.run_requested.emit(RunMode.LIVE.value, False)
+            if result == QMessageBox.StandardButton.Yes else
+            self.say(self.tr("Not indexed by meaning yet; keyword search works. Index now asks again.")))
+        self.live_box = box
+        self.say(self.tr("Waiting for your answer…"))
+        box.open()
 
     def _ask_rebuild_damaged(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Notes index damaged"), self.tr(
