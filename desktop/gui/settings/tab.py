@@ -1,7 +1,8 @@
 """The Settings tab: API key (OS keyring), region, model, prompt, network, language.
 
-Changes apply at once and are saved to the settings file; the key goes to the keyring only.
-Keyring and network calls run off the UI thread.
+Changes apply at once and are saved to the settings file; the key and the proxy password go to the
+keyring only (or, without one, are kept for this session). Keyring and network calls run off the UI
+thread.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from desktop.core.connection import ConnectionReport, check_connection, default_
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.i18n import fill
 from desktop.core.models import DEFAULT_CHAT_MODELS
+from desktop.core.proxy_password import split_password, with_password
 from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
 from desktop.core.runtime import Session, connection_config
 from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, clean_key, mask_key
@@ -117,6 +119,16 @@ class SettingsTab(QWidget):
         self.proxy_combo.addItem(self.tr("Manual"), "manual")
         self.proxy_url = QLineEdit(self)
         self.proxy_url.setPlaceholderText("http://proxy.example.com:8080  ·  socks5://127.0.0.1:1080")
+        # The password is not part of the address shown or saved: it has a field of its own and
+        # goes to the keyring.
+        self.proxy_password = QLineEdit(self)
+        self.proxy_password.setObjectName("proxyPassword")
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.forget_proxy_password_button = QPushButton(self.tr("Forget password"), self)
+        self.proxy_password_status = QLabel(self)
+        self.proxy_password_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.proxy_password_status.setWordWrap(True)
+        self.proxy_password_status.setVisible(False)
         self.test_button = QPushButton(self.tr("Test connection"), self)
         self.test_result = QLabel(self)
         self.test_result.setTextFormat(Qt.TextFormat.PlainText)
@@ -130,6 +142,11 @@ class SettingsTab(QWidget):
         conn.addRow("", self.url_note)
         conn.addRow(self.tr("Proxy"), self.proxy_combo)
         conn.addRow(self.tr("Proxy address"), self.proxy_url)
+        password_row = QHBoxLayout()
+        password_row.addWidget(self.proxy_password, 1)
+        password_row.addWidget(self.forget_proxy_password_button)
+        conn.addRow(self.tr("Proxy password"), password_row)
+        conn.addRow("", self.proxy_password_status)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
@@ -199,6 +216,8 @@ class SettingsTab(QWidget):
         self.custom_url.editingFinished.connect(self._on_setting_edited)
         self.proxy_combo.currentIndexChanged.connect(self._on_setting_edited)
         self.proxy_url.editingFinished.connect(self._on_setting_edited)
+        self.proxy_password.editingFinished.connect(self._on_proxy_password_edited)
+        self.forget_proxy_password_button.clicked.connect(self.forget_proxy_password)
         self.model_combo.currentTextChanged.connect(self._on_setting_edited)
         self.system_prompt.textChanged.connect(self._on_setting_edited)
         self.temperature.valueChanged.connect(self._on_setting_edited)
@@ -215,7 +234,7 @@ class SettingsTab(QWidget):
         self.region_combo.setCurrentIndex(max(0, self.region_combo.findData(s.region)))
         self.custom_url.setText(s.custom_base_url)
         self.proxy_combo.setCurrentIndex(max(0, self.proxy_combo.findData(s.proxy_mode)))
-        self.proxy_url.setText(s.proxy_url)
+        self.proxy_url.setText(split_password(s.proxy_url)[0])
         self.model_combo.setCurrentText(s.model)
         self.system_prompt.setPlainText(s.system_prompt)
         self.temperature.setValue(s.temperature)
@@ -228,7 +247,9 @@ class SettingsTab(QWidget):
     def _update_enabled(self) -> None:
         custom = self.region_combo.currentData() == Region.CUSTOM.value
         self.custom_url.setEnabled(custom)
-        self.proxy_url.setEnabled(self.proxy_combo.currentData() == "manual")
+        manual = self.proxy_combo.currentData() == "manual"
+        self.proxy_url.setEnabled(manual)
+        self._update_proxy_password_state()
         url, source = resolve_base_url(self.session.settings.region, self.session.settings.custom_base_url)
         if source == "environment":
             self.url_note.setText(fill(self.tr("DASHSCOPE_BASE_URL is set in the environment and is used "
@@ -239,6 +260,14 @@ class SettingsTab(QWidget):
             self.url_note.setText("")
         self.url_note.setVisible(bool(self.url_note.text()))
 
+    def _update_proxy_password_state(self) -> None:
+        manual = self.proxy_combo.currentData() == "manual"
+        self.proxy_password.setEnabled(manual)
+        has_password = bool(self.session.proxy_password)
+        self.forget_proxy_password_button.setEnabled(manual and has_password)
+        self.proxy_password.setPlaceholderText(
+            self.tr("Saved (type to replace)") if has_password else self.tr("If the proxy asks for one"))
+
     def _on_setting_edited(self, *_: object) -> None:
         if self._loading:
             return
@@ -248,7 +277,7 @@ class SettingsTab(QWidget):
             region=self.region_combo.currentData(),
             custom_base_url=self.custom_url.text().strip(),
             proxy_mode=self.proxy_combo.currentData(),
-            proxy_url=self.proxy_url.text().strip(),
+            proxy_url=self._proxy_url_to_save(),
             model=model,
             system_prompt=self.system_prompt.toPlainText(),
             temperature=round(self.temperature.value(), 2),
@@ -256,6 +285,48 @@ class SettingsTab(QWidget):
         )
         self._update_enabled()
         self.save()
+
+    def _proxy_url_to_save(self) -> str:
+        """The address typed, without a password: one typed into the address goes to the keyring
+        (and leaves the field). A password the settings file still holds because there was no
+        keyring to move it to stays there, as it was."""
+        address, typed_password = split_password(self.proxy_url.text().strip())
+        if typed_password:
+            self.proxy_url.setText(address)
+            self._start_saving_proxy_password(typed_password)
+            return address
+        _, kept = split_password(self.session.settings.proxy_url)
+        return with_password(address, kept) if kept else address
+
+    def _on_proxy_password_edited(self) -> None:
+        password = self.proxy_password.text()
+        if password:
+            self._start_saving_proxy_password(password)
+
+    def _start_saving_proxy_password(self, password: str) -> None:
+        self.proxy_password.clear()  # at once: a second editingFinished must not save it again
+        self.tasks.start("proxy-password", self._save_proxy_password(password))
+
+    async def _save_proxy_password(self, password: str) -> None:
+        stored = await self.session.save_proxy_password(password)
+        self.proxy_password_status.setText(
+            self.tr("Proxy password saved in the system keyring.") if stored else self.tr(
+                "No system keyring is available, so the proxy password is used for this session "
+                "only; it is not written to disk."))
+        self.proxy_password_status.setVisible(True)
+        self._update_proxy_password_state()  # the next request's connection carries it
+
+    def forget_proxy_password(self) -> None:
+        self.tasks.start("proxy-password", self._forget_proxy_password())
+
+    async def _forget_proxy_password(self) -> None:
+        try:
+            await self.session.forget_proxy_password()
+            self.proxy_password_status.setText(self.tr("Proxy password deleted."))
+        except KeyringUnavailable:
+            self.proxy_password_status.setText(translate_error(ErrorKind.KEYRING.value))
+        self.proxy_password_status.setVisible(True)
+        self._update_proxy_password_state()
 
     def _on_language_changed(self, *_: object) -> None:
         if self._loading:
@@ -293,6 +364,7 @@ class SettingsTab(QWidget):
             text = fill(self.tr("Saved in the system keyring (%1)."), mask_key(key.value))
         self.key_status.setText(text)
         self.delete_key_button.setEnabled(key is not None and key.source is not KeySource.ENVIRONMENT)
+        self._update_proxy_password_state()  # read from the keyring with the key
 
     def _on_show_key_toggled(self, shown: bool) -> None:
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
@@ -375,7 +447,8 @@ class SettingsTab(QWidget):
             config = self.session.config()
         except QwenError as error:
             if error.kind is ErrorKind.NO_KEY and typed:
-                return connection_config(self.session.settings, ApiKey(typed, KeySource.SESSION))
+                return connection_config(self.session.settings, ApiKey(typed, KeySource.SESSION),
+                                         self.session.proxy_password)
             self.test_result.setText(translate_error(error.kind.value))
             return None
         if typed:
