@@ -2,7 +2,9 @@
 
 Batches stay within the model's input cap (which a server may lower on the fly), a bounded number
 of requests is in flight, busy answers are retried, and an input the service refuses is isolated
-so it cannot stop the rest.
+so it cannot stop the rest. Requests go at the pace the service accepts (the endpoint's shared
+:class:`~desktop.core.pacing.Pacer`): a rate limit is waited out, with the wait in the progress,
+for as long as the policy's background budget, instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from desktop.core.notes.index_records import (
 from desktop.core.notes.models import Embedder, EmbeddingResult, live_model, request_dimensions
 from desktop.core.notes.store import NoteStore
 from desktop.core.notes.store_records import PendingChunk
+from desktop.core.pacing import EndpointKind, endpoint_of, pacer_for
 from desktop.core.retry import call_with_retries
 
 log = logging.getLogger(__name__)
@@ -174,7 +177,9 @@ class EmbedRun:
             finally:
                 self.in_flight -= 1
 
-        result = await call_with_retries(once, self.config.retry, self._on_wait)
+        policy = self.config.retry
+        pacer = pacer_for(endpoint_of(embedder), EndpointKind.EMBEDDINGS, policy.window)
+        result = await call_with_retries(once, policy, self._on_wait, pacer=pacer, background=True)
         self.retry_in = None
         self.retry_reason = None
         return result

@@ -42,7 +42,8 @@ Layout of this package (everything is importable from `tests.support.dashscope_s
 `records` (scripted replies, recorded requests/streams/files/batches/tasks), `protocol` (DashScope
 constants and pure helpers), `connection` (HTTP wire layer), `base` (shared state, request reading,
 response writing), `chat`, `embeddings`, `batches` (files + batches), `native` (async tasks, upload
-policy, OSS stand-in), `server` (`DashScopeServer`), `cli` (`main`, run by `__main__`).
+policy, OSS stand-in), `ratelimit` (a per-minute request limit), `server` (`DashScopeServer`), `cli`
+(`main`, run by `__main__`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="stream speed of unscripted replies (0 = as fast as possible)",
     )
+    parser.add_argument("--rate-limit", type=int, default=None,
+                        help="requests per window and endpoint (chat, embeddings); default: no limit")
+    parser.add_argument("--rate-window", type=float, default=60.0, help="the limit's window in seconds")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.key:
         server.valid_keys = set(args.key)
     server.latency = args.latency_ms / 1000
+    server.rate_limit_per_minute = args.rate_limit
+    server.rate_window_seconds = args.rate_window
     if args.tokens_per_second > 0:
         server.default_chunk_delay = 1 / args.tokens_per_second
     with server:

@@ -26,11 +26,12 @@ from .protocol import (
     _native_error,
     new_request_id,
 )
+from .ratelimit import _RateLimits
 from .records import BatchRecord, ChatReply, ClientGone, EmbeddingReply, NativeTaskRecord, RecordedRequest
 from .records import StoredFile, StreamRecord
 
 
-class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes):
+class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _RateLimits):
     """DashScope-compatible loopback server running in a background thread.
 
     Settings (see `_ServerBase.__init__`) may be changed from any thread while the server runs.
@@ -341,7 +342,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes):
         if not self._authorized(request, region):
             return await self._send_error(conn, 401, "invalid_api_key", request_id=request_id)
         context = _Context(conn, request, region, endpoint, match, request_id)
-        await route.handler(self, context)
+        if await self._within_rate_limit(context):
+            await route.handler(self, context)
         return not conn.closing
 
     def _find_route(
