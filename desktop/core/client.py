@@ -117,6 +117,19 @@ def _proxy_for(config: ConnectionConfig) -> str | None:
 # ---- the client ------------------------------------------------------------------------------
 
 
+def check_base_url(url: str) -> None:
+    """Raise an INVALID_URL QwenError unless ``url`` is an http(s) URL with a host (and port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+        problem = ("it does not start with https://" if parts.scheme.lower() not in ("http", "https")
+                   else "it names no host" if not parts.hostname else "")
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        problem = str(exc)
+    if problem:
+        raise QwenError(ErrorKind.INVALID_URL, f"{problem}: {url}")
+
+
 @functools.lru_cache(maxsize=1)
 def ssl_context() -> ssl.SSLContext:
     """One TLS context for every client: loading the trust store takes tens of milliseconds."""
@@ -155,6 +168,7 @@ def warm_up() -> None:
 class QwenClient:
     def __init__(self, config: ConnectionConfig) -> None:
         self.config = config
+        check_base_url(config.base_url)
         self.proxy = _proxy_for(config)
         timeout = httpx2.Timeout(config.timeout, connect=15.0, read=max(config.timeout, 120.0))
         try:
@@ -243,26 +257,23 @@ class QwenClient:
         request_id = stream.response.headers.get("x-request-id")
         yield StreamStarted(request_id)
         received = False
+        chunks = 0
         try:
             async with stream:
-                async for chunk in stream:
-                    if chunk.usage is not None:
-                        yield _usage(chunk.usage)
-                    if not chunk.choices:
-                        continue
-                    choice = chunk.choices[0]
-                    delta = choice.delta
-                    if delta is not None:
-                        reasoning = getattr(delta, "reasoning_content", None)
-                        if reasoning:
-                            received = True
-                            yield ReasoningDelta(reasoning)
-                        if delta.content:
-                            received = True
-                            yield ContentDelta(delta.content)
-                    if choice.finish_reason:
-                        yield Finished(choice.finish_reason)
-        except QwenError:
+                try:
+                    async for chunk in stream:
+                        chunks += 1
+                        for event in chunk_events(chunk):
+                            received = received or isinstance(event, (ReasoningDelta, ContentDelta))
+                            yield event
+                except ValueError as exc:  # invalid JSON or UTF-8 (the SDK decodes each line)
+                    raise _malformed(_unreadable(exc)) from None
+            if chunks == 0:  # not even the role chunk DashScope always starts with: not its stream
+                raise _malformed("the answer held no chat events")
+        except QwenError as broken:
+            if broken.kind is ErrorKind.BAD_RESPONSE:  # what came before it is kept
+                raise QwenError(ErrorKind.CUT_OFF if received else ErrorKind.BAD_RESPONSE, broken.detail,
+                                request_id=request_id) from None
             raise
         except Exception as exc:
             error = self._translate(exc, request_id=request_id)
@@ -322,14 +333,90 @@ class QwenClient:
         return translate_error(exc, proxy=self.proxy, request_id=request_id)
 
 
+# ---- reading a stream's chunks -------------------------------------------------------------
+# The SDK builds chunk objects without validating them, so a chunk can hold any JSON at all: each
+# field is checked here, and a chunk of the wrong shape ends the stream with a BAD_RESPONSE error.
+
+
+def _malformed(detail: str) -> QwenError:
+    return QwenError(ErrorKind.BAD_RESPONSE, detail)
+
+
+def chunk_events(chunk: object) -> list[ChatEvent]:
+    """The events one streamed chunk carries; a wrong shape raises a BAD_RESPONSE QwenError."""
+    if not isinstance(chunk, openai.BaseModel):
+        raise _malformed(f"a stream event is {_json_type(chunk)}, not a JSON object")
+    events: list[ChatEvent] = []
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        events.append(_usage(_model(usage, "usage")))
+    choices = getattr(chunk, "choices", None)
+    if choices is None:
+        return events
+    if not isinstance(choices, list):
+        raise _malformed(f"'choices' is {_json_type(choices)}, not a list")
+    if not choices:
+        return events
+    choice = _model(choices[0], "a choice")
+    finish_reason = _text(getattr(choice, "finish_reason", None), "finish_reason")
+    delta = getattr(choice, "delta", None)
+    if delta is None and not finish_reason:
+        raise _malformed("a choice has no 'delta'")
+    if delta is not None:
+        delta = _model(delta, "'delta'")
+        if reasoning := _text(getattr(delta, "reasoning_content", None), "reasoning_content"):
+            events.append(ReasoningDelta(reasoning))
+        if content := _text(getattr(delta, "content", None), "content"):
+            events.append(ContentDelta(content))
+    if finish_reason:
+        events.append(Finished(finish_reason))
+    return events
+
+
+def _model(value: object, what: str) -> openai.BaseModel:
+    if not isinstance(value, openai.BaseModel):
+        raise _malformed(f"{what} is {_json_type(value)}, not a JSON object")
+    return value
+
+
+def _text(value: object, field_name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _malformed(f"'{field_name}' is {_json_type(value)}, not a string")
+
+
+def _count(value: object, field_name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _malformed(f"'{field_name}' is not a token count")
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+             dict: "a JSON object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _unreadable(exc: ValueError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the stream is not valid UTF-8 (byte {exc.object[exc.start:exc.start + 1]!r})"
+    return f"the stream is not valid JSON ({exc})"
+
+
 def _usage(raw: Any) -> Usage:
     details = getattr(raw, "completion_tokens_details", None)
     prompt_details = getattr(raw, "prompt_tokens_details", None)
     return Usage(
-        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
-        reasoning_tokens=int(getattr(details, "reasoning_tokens", 0) or 0) if details else 0,
-        cached_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0) if prompt_details else 0,
+        prompt_tokens=_count(getattr(raw, "prompt_tokens", 0), "prompt_tokens"),
+        completion_tokens=_count(getattr(raw, "completion_tokens", 0), "completion_tokens"),
+        reasoning_tokens=_count(getattr(details, "reasoning_tokens", 0), "reasoning_tokens")
+        if details else 0,
+        cached_tokens=_count(getattr(prompt_details, "cached_tokens", 0), "cached_tokens")
+        if prompt_details else 0,
     )
 
 
@@ -361,6 +448,11 @@ def translate_error(
     """Turn an SDK / transport exception into a :class:`QwenError`."""
     if isinstance(exc, QwenError):
         return exc
+    if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
+        # Never followed (the key would go along); the body is a web page, the target says more.
+        location = exc.response.headers.get("location") or "no address given"
+        return QwenError(ErrorKind.REDIRECTED, f"HTTP {exc.status_code} to {location}",
+                         status=exc.status_code, request_id=exc.request_id or request_id)
     if isinstance(exc, openai.APIStatusError):
         code, message = _body_fields(exc.body)
         status = exc.status_code

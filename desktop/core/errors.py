@@ -33,6 +33,9 @@ class ErrorKind(StrEnum):
     PROXY = "proxy"
     TIMEOUT = "timeout"
     CUT_OFF = "cut_off"
+    BAD_RESPONSE = "bad_response"
+    REDIRECTED = "redirected"
+    INVALID_URL = "invalid_url"
     CONTEXT_TOO_LONG = "context_too_long"
     BATCH_TOO_LARGE = "batch_too_large"
     BAD_REQUEST = "bad_request"
@@ -84,6 +87,16 @@ MESSAGES: dict[ErrorKind, str] = {
         "Errors", "The Qwen service did not answer in time. Check your connection and try again."),
     ErrorKind.CUT_OFF: QT_TRANSLATE_NOOP(
         "Errors", "The reply was cut off before it finished. The text received so far is kept."),
+    ErrorKind.BAD_RESPONSE: QT_TRANSLATE_NOOP(
+        "Errors", "The service sent an answer that cannot be read. If you set a custom URL, check that "
+                  "it is a DashScope address; otherwise try again in a few minutes."),
+    ErrorKind.REDIRECTED: QT_TRANSLATE_NOOP(
+        "Errors", "The service address sent the request on to another address. Qwen Desktop does not "
+                  "follow it, so your API key is not sent there. If you set a custom URL, check it in "
+                  "Settings."),
+    ErrorKind.INVALID_URL: QT_TRANSLATE_NOOP(
+        "Errors", "The service address is not a valid URL. Check the custom URL in Settings: it starts "
+                  "with https:// and names a host."),
     ErrorKind.CONTEXT_TOO_LONG: QT_TRANSLATE_NOOP(
         "Errors", "The conversation is too long for this model. Start a new conversation or choose a "
                   "model with a larger context."),
@@ -148,6 +161,9 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.PROXY: Decision(_ONCE, EXIT_SERVICE, _SETTINGS),
     ErrorKind.TIMEOUT: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
     ErrorKind.CUT_OFF: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.BAD_RESPONSE: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
+    ErrorKind.REDIRECTED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.INVALID_URL: Decision(_ONCE, EXIT_OTHER, _SETTINGS),
     ErrorKind.CONTEXT_TOO_LONG: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.BATCH_TOO_LARGE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.BAD_REQUEST: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),

@@ -209,7 +209,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+53"/>
+        <location filename="../../desktop/core/errors.py" line="+56"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -280,6 +280,21 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>The service sent an answer that cannot be read. If you set a custom URL, check that it is a DashScope address; otherwise try again in a few minutes.</source>
+        <translation>服务返回的应答无法读取。如果设置了自定义 URL，请确认它是 DashScope 的地址；否则请过几分钟再试。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The service address sent the request on to another address. Qwen Desktop does not follow it, so your API key is not sent there. If you set a custom URL, check it in Settings.</source>
+        <translation>服务地址把请求转到了另一个地址。Qwen Desktop 不会跟随转向，因此您的 API 密钥不会被发送到那里。如果设置了自定义 URL，请在“设置”中检查。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The service address is not a valid URL. Check the custom URL in Settings: it starts with https:// and names a host.</source>
+        <translation>服务地址不是有效的 URL。请在“设置”中检查自定义 URL：它以 https:// 开头，并包含主机名。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>The conversation is too long for this model. Start a new conversation or choose a model with a larger context.</source>
         <translation>对话内容超出了此模型的长度上限。请开始新对话，或选择支持更长上下文的模型。</translation>
     </message>
@@ -1272,7 +1287,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+75"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+73"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1322,12 +1337,7 @@ Log folder: %1</source>
         <translation>手动设置</translation>
     </message>
     <message>
-        <location line="+8"/>
-        <source>Forget password</source>
-        <translation>删除密码</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
@@ -1357,12 +1367,7 @@ Log folder: %1</source>
         <translation>代理地址</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>Proxy password</source>
-        <translation>代理密码</translation>
-    </message>
-    <message>
-        <location line="+12"/>
+        <location line="+11"/>
         <source>Refresh list</source>
         <translation>刷新列表</translation>
     </message>
@@ -1408,7 +1413,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+68"/>
+        <location line="+64"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -1418,32 +1423,7 @@ Log folder: %1</source>
         <translation>将使用：%1</translation>
     </message>
     <message>
-        <location line="+11"/>
-        <source>Saved (type to replace)</source>
-        <translation>已保存（输入新密码可替换）</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>If the proxy asks for one</source>
-        <translation>代理需要时填写</translation>
-    </message>
-    <message>
-        <location line="+44"/>
-        <source>Proxy password saved in the system keyring.</source>
-        <translation>代理密码已保存到系统密钥环。</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>No system keyring is available, so the proxy password is used for this session only; it is not written to disk.</source>
-        <translation>没有可用的系统密钥环，代理密码仅在本次会话中使用，不会写入磁盘。</translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Proxy password deleted.</source>
-        <translation>代理密码已删除。</translation>
-    </message>
-    <message>
-        <location line="+31"/>
+        <location line="+48"/>
         <source>No API key is set.</source>
         <translation>尚未设置 API 密钥。</translation>
     </message>
@@ -1463,7 +1443,7 @@ Log folder: %1</source>
         <translation>已保存到系统凭据存储（%1）。</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+13"/>
         <source>Paste a key first.</source>
         <translation>请先粘贴密钥。</translation>
     </message>
@@ -1473,7 +1453,7 @@ Log folder: %1</source>
         <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
     </message>
     <message>
-        <location line="+69"/>
+        <location line="+68"/>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>

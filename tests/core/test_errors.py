@@ -101,7 +101,7 @@ def test_what_the_kinds_decide() -> None:
         ErrorKind.RATE_LIMITED, ErrorKind.QUOTA_THROTTLED, ErrorKind.SERVICE_DOWN}
     assert {k for k in ErrorKind if DECISIONS[k].offers_settings} == {
         ErrorKind.NO_KEY, ErrorKind.AUTH, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PROXY,
-        ErrorKind.ACCESS_DENIED, ErrorKind.INVALID_KEY}
+        ErrorKind.ACCESS_DENIED, ErrorKind.INVALID_KEY, ErrorKind.INVALID_URL}
     assert exit_code(ErrorKind.KEYRING) == EXIT_AUTH
     assert exit_code(ErrorKind.NETWORK) == EXIT_SERVICE
     assert exit_code(ErrorKind.INDEX_MODEL_CHANGED) == EXIT_OTHER

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http
 import time
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,12 @@ from .protocol import (
     split_tokens,
 )
 from .records import ChatReply, ClientGone, StreamRecord
+
+_STREAM_HEADERS = {
+    "content-type": "text/event-stream;charset=UTF-8",
+    "transfer-encoding": "chunked",
+    "cache-control": "no-cache",
+}
 
 
 class _ChatRoutes(_ServerBase):
@@ -134,6 +141,9 @@ class _ChatRoutes(_ServerBase):
     async def _reply_error_if_scripted(self, ctx: _Context, reply: ChatReply) -> bool:
         if reply.status == 200:
             return False
+        if reply.redirect_to is not None:
+            await self._send_redirect(ctx, reply.status, reply.redirect_to)
+            return True
         await self._send_error(
             ctx.conn,
             reply.status,
@@ -186,24 +196,49 @@ class _ChatRoutes(_ServerBase):
             await asyncio.gather(watcher, return_exceptions=True)
             self._end_stream(record, outcome)
 
+    async def _send_redirect(self, ctx: _Context, status: int, location: str) -> None:
+        phrase = f"{status} {http.HTTPStatus(status).phrase}"
+        page = f"<html><head><title>{phrase}</title></head><body><h1>{phrase}</h1></body></html>"
+        body = page.encode()
+        ctx.conn.write(
+            _head(
+                status,
+                {
+                    "location": location,
+                    "content-type": "text/html",
+                    "content-length": str(len(body)),
+                    "x-request-id": ctx.request_id,
+                },
+            )
+            + body
+        )
+        await ctx.conn.drain()
+
+    async def _write_raw_stream(self, ctx: _Context, reply: ChatReply, record: StreamRecord) -> str:
+        assert reply.raw_stream is not None
+        delay = reply.chunk_delay if reply.chunk_delay is not None else self.default_chunk_delay
+        writer = _SseWriter(ctx.conn, delay, split=False, batch=1)
+        ctx.conn.write(_head(200, _STREAM_HEADERS | {"x-request-id": ctx.request_id}))
+        await ctx.conn.drain()
+        for number, piece in enumerate(reply.raw_stream):
+            if number and delay > 0:
+                await ctx.conn.pause(delay)
+            await writer.raw(piece)
+            record.chunks_sent += 1
+            self._notify()
+        await writer.finish()
+        return "completed"
+
     async def _write_stream(
         self, ctx: _Context, body: dict[str, Any], reply: ChatReply, record: StreamRecord
     ) -> str:
+        if reply.raw_stream is not None:
+            return await self._write_raw_stream(ctx, reply, record)
         plan = self._plan(body, reply)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         delay = reply.chunk_delay if reply.chunk_delay is not None else self.default_chunk_delay
         writer = _SseWriter(ctx.conn, delay, reply.split_writes, max(1, reply.batch_events_per_write))
-        ctx.conn.write(
-            _head(
-                200,
-                {
-                    "content-type": "text/event-stream;charset=UTF-8",
-                    "transfer-encoding": "chunked",
-                    "x-request-id": ctx.request_id,
-                    "cache-control": "no-cache",
-                },
-            )
-        )
+        ctx.conn.write(_head(200, _STREAM_HEADERS | {"x-request-id": ctx.request_id}))
         await ctx.conn.drain()
 
         async def send_chunk(

@@ -229,6 +229,13 @@ class _SseWriter:
         elif self._conn.closing:
             raise ClientGone()
 
+    async def raw(self, data: bytes) -> None:
+        """Write bytes as they are (one HTTP chunk), for streams that break the SSE rules."""
+        await self.flush()
+        if data:  # an empty HTTP chunk would end the body
+            self._conn.write(_http_chunk(data))
+            await self._conn.drain()
+
     async def flush(self) -> None:
         if self._pending:
             self._conn.write(_http_chunk(b"".join(self._pending)))

@@ -18,6 +18,10 @@ class ChatReply:
     chunk; in a non-stream call `disconnect_after` drops the connection without an answer.
     A `status` other than 200 answers with a DashScope error body before any stream starts.
     `chunk_delay=None` uses the server's `default_chunk_delay`.
+    `raw_stream` (see :meth:`raw`) replaces the whole SSE body of a streamed answer with these
+    pieces, each written as one HTTP chunk after a 200 event-stream head: broken streams.
+    `redirect_to` (see :meth:`redirect`) answers with that redirect status, a `location` header and
+    an HTML body, as a web server or captive portal would.
     """
 
     content: str | None = None
@@ -36,6 +40,19 @@ class ChatReply:
     error_type: str | None = None
     error_after: int | None = None
     disconnect_after: int | None = None
+    raw_stream: tuple[bytes, ...] | None = None
+    redirect_to: str | None = None
+
+    @classmethod
+    def raw(cls, *pieces: bytes | str) -> ChatReply:
+        """A streamed answer that is exactly these bytes (a str piece is sent as UTF-8): invalid
+        JSON, wrong chunk shapes, invalid UTF-8. Nothing is added, not even `data: [DONE]`."""
+        return cls(raw_stream=tuple(p.encode() if isinstance(p, str) else p for p in pieces))
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 307) -> ChatReply:
+        """A redirect answer (307 by default) to `location`, for streamed and plain requests."""
+        return cls(status=status, redirect_to=location)
 
     @classmethod
     def error(
