@@ -1287,7 +1287,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+73"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+75"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1337,7 +1337,12 @@ Log folder: %1</source>
         <translation>手动设置</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+8"/>
+        <source>Forget password</source>
+        <translation>删除密码</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
@@ -1367,7 +1372,12 @@ Log folder: %1</source>
         <translation>代理地址</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+4"/>
+        <source>Proxy password</source>
+        <translation>代理密码</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>Refresh list</source>
         <translation>刷新列表</translation>
     </message>
@@ -1413,7 +1423,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location line="+68"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -1423,7 +1433,32 @@ Log folder: %1</source>
         <translation>将使用：%1</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+11"/>
+        <source>Saved (type to replace)</source>
+        <translation>已保存（输入新密码可替换）</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>If the proxy asks for one</source>
+        <translation>代理需要时填写</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>Proxy password saved in the system keyring.</source>
+        <translation>代理密码已保存到系统密钥环。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No system keyring is available, so the proxy password is used for this session only; it is not written to disk.</source>
+        <translation>没有可用的系统密钥环，代理密码仅在本次会话中使用，不会写入磁盘。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Proxy password deleted.</source>
+        <translation>代理密码已删除。</translation>
+    </message>
+    <message>
+        <location line="+31"/>
         <source>No API key is set.</source>
         <translation>尚未设置 API 密钥。</translation>
     </message>
@@ -1443,7 +1478,7 @@ Log folder: %1</source>
         <translation>已保存到系统凭据存储（%1）。</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+14"/>
         <source>Paste a key first.</source>
         <translation>请先粘贴密钥。</translation>
     </message>
@@ -1453,7 +1488,7 @@ Log folder: %1</source>
         <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
     </message>
     <message>
-        <location line="+68"/>
+        <location line="+69"/>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>
