@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 from desktop.cli.context import open_history
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, fail
+from desktop.cli.terminal import json_text
 from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Conversation
 from desktop.core.pricing import PriceTable, format_cny, totals
@@ -37,8 +37,7 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         history.close()
     if args.json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print(json_text(rows))
         return EXIT_OK
     if not rows:
         print("No conversations yet.")

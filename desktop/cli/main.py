@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 from collections.abc import Sequence
 
 from desktop import __version__
+from desktop.cli import SUBCOMMANDS, interrupted
 from desktop.cli.chat import run_chat
 from desktop.cli.history import add_history_parser
 from desktop.cli.key import run_key
 from desktop.cli.notes import add_notes_parser
-from desktop.cli.output import EXIT_USAGE, fail_with, unexpected
+from desktop.cli.logs import cli_logging
+from desktop.cli.output import EXIT_USAGE, fail_with, output_closed, unexpected
+from desktop.cli.terminal import safe_streams
 from desktop.core.errors import QwenError
 
-SUBCOMMANDS = {"chat", "key", "notes", "history"}
+__all__ = ["SUBCOMMANDS", "build_parser", "run_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_cli(argv: Sequence[str]) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """Run one command: its output written through the terminal-safe streams, log records as plain
+    lines, and whatever happens, one plain line on stderr and an exit code (never a traceback)."""
+    with safe_streams(), cli_logging():
+        try:
+            return _dispatch(argv)
+        except KeyboardInterrupt:
+            return interrupted()
+        except BrokenPipeError:
+            return output_closed()
+
+
+def _dispatch(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv))
@@ -66,8 +79,8 @@ def run_cli(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except QwenError as error:
         return fail_with(error)
     except Exception as exc:  # noqa: BLE001 - never a traceback or a hang: one line, the log, exit 4

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from typing import Any, TextIO
 from desktop.core.notes.index import normalise_folder
 
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, fail_with
+from desktop.cli.terminal import json_text, write_control
 from desktop.cli.context import open_context, recovery_line
 from desktop.core.appcontext import AppContext
 from desktop.core.errors import ErrorKind, QwenError
@@ -164,7 +164,8 @@ class _StderrProgress:
         self._line = line
         if self.tty:
             pad = max(0, self._width - len(line))
-            self.stream.write("\r" + line + " " * pad)
+            write_control(self.stream, "\r")  # ours: the terminal-safe stream would show it
+            self.stream.write(line + " " * pad)
             self._width = len(line)
         else:
             now = time.monotonic()
@@ -409,8 +410,7 @@ async def _search(context: AppContext, args: argparse.Namespace) -> int:
         reason = results.error.message if results.error else "nothing is indexed by meaning yet"
         print(f"Keyword search only: {reason}", file=sys.stderr)
     if args.json:
-        json.dump([h.to_json() for h in results.hits], sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print(json_text([h.to_json() for h in results.hits]))
         return EXIT_OK
     if not results.hits:
         print("No results.")
