@@ -348,8 +348,8 @@ def chunk_events(chunk: object) -> list[ChatEvent]:
         raise _malformed(f"a stream event is {_json_type(chunk)}, not a JSON object")
     events: list[ChatEvent] = []
     usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        events.append(_usage(_model(usage, "usage")))
+    if usage is not None and (counted := _usage(_model(usage, "usage"))) is not None:
+        events.append(counted)
     choices = getattr(chunk, "choices", None)
     if choices is None:
         return events
@@ -385,12 +385,22 @@ def _text(value: object, field_name: str) -> str | None:
     raise _malformed(f"'{field_name}' is {_json_type(value)}, not a string")
 
 
+# No request has anywhere near this many tokens: a count beyond it (or below zero) is nonsense.
+MAX_TOKEN_COUNT = 10**9
+
+
+class _AbsurdCount(Exception):
+    """A token count that is a number but cannot be true: the usage is unknown, not an error."""
+
+
 def _count(value: object, field_name: str) -> int:
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise _malformed(f"'{field_name}' is not a token count")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _malformed(f"'{field_name}' is not a token count")
+    if not (0 <= value <= MAX_TOKEN_COUNT) or value != int(value):
+        raise _AbsurdCount(f"{field_name}={value!r}")
+    return int(value)
 
 
 def _json_type(value: object) -> str:
@@ -407,9 +417,19 @@ def _unreadable(exc: ValueError) -> str:
     return f"the stream is not valid JSON ({exc})"
 
 
-def _usage(raw: Any) -> Usage:
+def _usage(raw: Any) -> Usage | None:
+    """The token counts, or None when the service reported counts that cannot be true (negative,
+    10**30…): the reply stands, its usage and cost are shown as unknown."""
     details = getattr(raw, "completion_tokens_details", None)
     prompt_details = getattr(raw, "prompt_tokens_details", None)
+    try:
+        return _usage_counts(raw, details, prompt_details)
+    except _AbsurdCount as exc:
+        log.warning("ignoring an impossible token count from the service: %s", exc)
+        return None
+
+
+def _usage_counts(raw: Any, details: Any, prompt_details: Any) -> Usage:
     return Usage(
         prompt_tokens=_count(getattr(raw, "prompt_tokens", 0), "prompt_tokens"),
         completion_tokens=_count(getattr(raw, "completion_tokens", 0), "completion_tokens"),

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Exceptions defined in core that never leave it, so no face can meet them. Each is caught next to
 # where it is raised and turned into a value (or a QwenError):
 INTERNAL = {
+    # a token count that cannot be true: the client drops the usage (shown as unknown), nothing raises on.
+    "desktop.core.client._AbsurdCount",
     # extract_text's "why not": read_file turns it into a SkippedFile with its SkipReason.
     "desktop.core.notes.reader.NoteUnreadable",
     # decode_text's "not text": extract_text turns it into NoteUnreadable(BINARY).
