@@ -165,15 +165,29 @@ async def _announce_when_shown(window: MainWindow) -> None:
 def run_app(argv: Sequence[str] = ()) -> int:
     import qasync
 
+    from desktop.gui.common import single_instance
+
     setup_logging()
     app = create_application(argv)
+    # One window per data dir: a second start brings the running one to the front and ends here,
+    # before it builds anything (the self-test and the window tests build through build_gui).
+    instance = single_instance.claim(paths.data_dir())
+    if instance is None:
+        return 0
     _install_excepthook()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     gui = build_gui(app)
     window = gui.window
     closed = asyncio.Event()
+    window.closed.connect(instance.close)  # a start while this one shuts down opens a new window
     window.closed.connect(closed.set)
+
+    def on_second_start() -> None:
+        single_instance.bring_to_front(window)
+        log.info("brought to front at a second start")
+
+    instance.show_requested.connect(on_second_start)
 
     async def main() -> None:
         window.show()

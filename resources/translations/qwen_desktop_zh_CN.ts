@@ -395,7 +395,7 @@ Log folder: %1</source>
 <context>
     <name>FolderPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/folders.py" line="+30"/>
+        <location filename="../../desktop/gui/search/folders.py" line="+49"/>
         <source>Add folder…</source>
         <translation>添加文件夹…</translation>
     </message>
@@ -425,7 +425,7 @@ Log folder: %1</source>
         <translation>选择笔记文件夹</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+37"/>
         <source>Not indexed yet</source>
         <translation>尚未索引</translation>
     </message>
@@ -1183,24 +1183,24 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+104"/>
+        <location line="+109"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-103"/>
-        <location line="+104"/>
+        <location line="-108"/>
+        <location line="+109"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-103"/>
-        <location line="+104"/>
+        <location line="-108"/>
+        <location line="+109"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-103"/>
+        <location line="-106"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1210,7 +1210,7 @@ Log folder: %1</source>
         <translation>在新对话中把搜索内容作为问题提出，根据这些笔记回答并附上来源</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+42"/>
         <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
         <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
     </message>
@@ -1220,7 +1220,7 @@ Log folder: %1</source>
         <translation>请在左侧添加笔记文件夹。Qwen Desktop 会读取并自动保持更新，按含义查找笔记。</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
         <source>Keyword search only: add your API key in Settings to search by meaning.</source>
         <translation>仅关键词搜索：在“设置”中添加 API 密钥即可按语义搜索。</translation>
     </message>
@@ -1248,6 +1248,21 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>lines %1</source>
         <translation>第 %1 行</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Could not open %1: no app on this computer opened it.</source>
+        <translation>无法打开 %1：这台电脑上没有应用打开它。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Could not show %1 in its folder.</source>
+        <translation>无法在文件夹中显示 %1。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>This file is no longer there: %1</source>
+        <translation>此文件已不在原处：%1</translation>
     </message>
 </context>
 <context>

@@ -7,14 +7,33 @@ import os
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDir, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from desktop.core.notes.store import FolderStatus
 from desktop.gui.search.rows import add_rich_item
 from desktop.gui.common.plain import plain_tooltip
+from desktop.gui.common.ui_state import ui_state
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+ADD_DIR_KEY = "search/add_folder_dir"  # UI state: where "Add folder…" starts next time
+
+
+def add_dialog_start_dir() -> str:
+    """Beside the last folder added (its parent) when that is still there, else Documents, else
+    home: never the program's own folder, where a file dialog starts when told nothing."""
+    last = ui_state().value(ADD_DIR_KEY)
+    if isinstance(last, str) and last and os.path.isdir(last):
+        return last
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return documents if documents and os.path.isdir(documents) else QDir.homePath()
+
+
+def remember_added_folder(folder: str) -> None:
+    parent = os.path.dirname(os.path.normpath(folder)) or folder
+    state = ui_state()
+    state.setValue(ADD_DIR_KEY, parent)
+    state.sync()
 
 
 class FolderPanel(QWidget):
@@ -50,12 +69,15 @@ class FolderPanel(QWidget):
         if folder:
             signal.emit(folder)  # type: ignore[attr-defined]
 
-    def _choose_folder(self) -> None:
-        dialog = QFileDialog(self, self.tr("Choose a folder of notes"))
+    def _choose_folder(self) -> QFileDialog:
+        dialog = QFileDialog(self, self.tr("Choose a folder of notes"), add_dialog_start_dir())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(remember_added_folder)
         dialog.fileSelected.connect(self.add_requested.emit)
         dialog.open()  # never exec() inside the qasync loop
+        return dialog
 
     def current_folder(self) -> str | None:
         item = self.list.currentItem()

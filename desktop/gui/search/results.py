@@ -6,8 +6,8 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.errors import ErrorKind
 from desktop.core.notes.search import SearchHit, SearchResults
-from desktop.gui.search.rows import add_rich_item, show_in_folder, snippet_html
+from desktop.gui.search.rows import add_rich_item, open_file, show_in_folder, snippet_html
 from desktop.gui.common.plain import plain_label, plain_tooltip, search_field
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -43,6 +43,8 @@ class ResultsPanel(QWidget):
         self.open_button = QPushButton(self.tr("Open"), self)
         self.show_button = QPushButton(self.tr("Show in folder"), self)
         self.copy_button = QPushButton(self.tr("Copy path"), self)
+        # What an Open or Show in folder that did not work says (just above the buttons the user pressed).
+        self.open_status = plain_label(self, "notesOpenStatus", visible=False)
         self.ask_button = QPushButton(self.tr("Ask Qwen about these results"), self)
         self.ask_button.setToolTip(self.tr("Ask the search as a question in a new chat, answered from "
                                            "these notes with sources"))
@@ -59,6 +61,7 @@ class ResultsPanel(QWidget):
         layout.addLayout(search_row)
         layout.addWidget(self.notice_label)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.open_status)
         layout.addLayout(buttons)
         self.setFocusProxy(self.search_box)
         self.copy_shortcut = QShortcut(QKeySequence.StandardKey.Copy, self.list)
@@ -82,6 +85,7 @@ class ResultsPanel(QWidget):
     def show_hint(self, has_folders: bool) -> None:
         """What the empty result list says: how to start."""
         self.list.clear()
+        self._say_open_failed(None)
         self.notice_label.setVisible(False)
         if has_folders:
             text = self.tr("Type a few words to find notes by meaning, or an exact term such as an "
@@ -96,6 +100,7 @@ class ResultsPanel(QWidget):
 
     def show_results(self, results: SearchResults) -> None:
         self.list.clear()
+        self._say_open_failed(None)
         if results.keyword_only:
             if results.error is not None and results.error.kind is ErrorKind.NO_KEY:
                 notice = self.tr("Keyword search only: add your API key in Settings to search by meaning.")
@@ -150,12 +155,35 @@ class ResultsPanel(QWidget):
         menu.popup(self.list.viewport().mapToGlobal(pos))
 
     def open_path(self, path: str | None) -> None:
-        if path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        """Open a result with the system's app, or say in plain words why it did not open."""
+        if not path or not self._still_there(path):
+            return
+        if open_file(path):
+            self._say_open_failed(None)
+        else:
+            self._say_open_failed(self.tr("Could not open %1: no app on this computer opened it.")
+                                  .replace("%1", os.path.normpath(path)))
 
     def _show_in_folder(self, path: str | None) -> None:
-        if path:
-            show_in_folder(path)
+        if not path or not self._still_there(path):
+            return
+        if show_in_folder(path):
+            self._say_open_failed(None)
+        else:
+            self._say_open_failed(self.tr("Could not show %1 in its folder.")
+                                  .replace("%1", os.path.normpath(path)))
+
+    def _still_there(self, path: str) -> bool:
+        """A note moved or deleted since the index run is still listed: say so instead of handing
+        the system a path it can only fail on (often without a word)."""
+        if os.path.exists(path):
+            return True
+        self._say_open_failed(self.tr("This file is no longer there: %1").replace("%1", os.path.normpath(path)))
+        return False
+
+    def _say_open_failed(self, text: str | None) -> None:
+        self.open_status.setText(text or "")
+        self.open_status.setVisible(bool(text))
 
     def _copy_path(self, path: str | None) -> None:
         if path:

@@ -25,14 +25,21 @@ def snippet_html(snippet: Snippet) -> str:
     return "".join(out)
 
 
-def show_in_folder(path: str) -> None:
-    """Open the file's folder with the file selected where the platform allows it."""
+def open_file(path: str) -> bool:
+    """Open a file with the system's default app; False when the system did not."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def show_in_folder(path: str) -> bool:
+    """Open the file's folder with the file selected where the platform allows it; False when
+    the file manager could not be started or the system did not open the folder."""
     if sys.platform == "win32":
-        QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])
-    elif sys.platform == "darwin":
-        QProcess.startDetached("open", ["-R", path])
-    else:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        started, _pid = QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])
+        return bool(started)
+    if sys.platform == "darwin":
+        started, _pid = QProcess.startDetached("open", ["-R", path])
+        return bool(started)
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
 
 def add_rich_item(view: QListWidget, item: QListWidgetItem, text: str) -> None:
