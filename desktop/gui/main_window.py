@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
-from desktop.core import client, markdown, paths
+from desktop.core import client, markdown
 from desktop.core.appcontext import AppContext
 from desktop.core.recovery import DataFile, Recovery
 from desktop.core.settings import Settings
 from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
 from desktop.gui.chat.tab import ChatTab
+from desktop.gui.common.ui_state import ui_state
 from desktop.gui.settings.tab import SettingsTab
 from desktop.core.tasks import TaskRunner
 
@@ -33,11 +34,6 @@ def warm_up() -> None:
         markdown.warm_up()
     except Exception:  # only an optimisation
         log.exception("warm-up failed")
-
-
-def ui_state() -> QSettings:
-    """Window geometry and other UI state: QSettings in the data dir, apart from user settings."""
-    return QSettings(str(paths.data_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
