@@ -7,8 +7,9 @@ reply with the app's retry policy (retrying only before the first token arrives,
 service accepts: a rate limit is waited out, shown as RetryWaiting), saves the
 growing reply every few seconds, and records how the turn ended: finished, stopped, cut off, or
 failed. When the service says the request is too long ("Range of input length should be
-[1, N]"), the limit is remembered and the request is sent again, shorter. It also regenerates
-the last reply, edits an earlier question, and adds up tokens and cost.
+[1, N]"), the limit is remembered and the request is sent again, shorter. It also retries a
+failed reply of any turn in its place, regenerates the last reply, edits an earlier question
+(and puts back what the edit replaced, on Undo), and adds up tokens and cost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desktop.core.ask import Passage, Retrieval, Retriever, Source
 from desktop.core.client import (
@@ -49,6 +50,17 @@ class ChatOptions:
     temperature: float | None = None
     thinking: bool = False
     use_notes: bool = False  # answer from the notes, citing them
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What Edit and resend replaced, kept so that Undo can put it back exactly."""
+
+    conversation_id: int
+    message_id: int  # the edited question
+    previous_text: str
+    previous_title: str | None  # the automatic title the edit changed, else None
+    replaced: tuple[Message, ...]  # the messages that came after the question, as they were
 
 
 # ---- events of a turn (the client's deltas pass through unchanged) --------------------------
@@ -135,12 +147,6 @@ class ChatService:
             self.history.rename(conversation_id, title_from(text))
         return self.history.add_message(conversation_id, "user", text)
 
-    def drop_failed_reply(self, conversation_id: int) -> None:
-        """Before a retry: remove the failed assistant row that ends the conversation, if any."""
-        messages = self.history.messages(conversation_id)
-        if messages and messages[-1].role == "assistant" and messages[-1].status is Status.ERROR:
-            self.history.delete_message(messages[-1].id)
-
     def regenerate(self, conversation_id: int) -> Message | None:
         """Remove the replies after the last question, so that it can be answered again.
 
@@ -155,33 +161,52 @@ class ChatService:
             self.history.delete_messages_after(conversation_id, messages[last_user].id)
         return removed[-1] if removed else None
 
-    def edit_message(self, conversation_id: int, message_id: int, text: str) -> Message:
+    def edit_message(self, conversation_id: int, message_id: int, text: str) -> Edit:
         """Change an earlier question; everything after it goes (the conversation continues
-        from there once the turn is run)."""
+        from there once the turn is run). Returns what was replaced, for :meth:`undo_edit`."""
         message = self.history.message(message_id)
         if message is None or message.conversation_id != conversation_id or message.role != "user":
             raise ValueError("only a question of this conversation can be edited")
         conversation = self.history.conversation(conversation_id)
-        first = next((m for m in self.history.messages(conversation_id) if m.role == "user"), None)
+        messages = self.history.messages(conversation_id)
+        first = next((m for m in messages if m.role == "user"), None)
+        previous_title = None
         if (conversation is not None and first is not None and first.id == message_id
                 and conversation.title == title_from(message.content)):
+            previous_title = conversation.title
             self.history.rename(conversation_id, title_from(text))  # still the automatic title
         self.history.set_content(message_id, text)
         self.history.delete_messages_after(conversation_id, message_id)
-        message.content = text
-        return message
+        return Edit(conversation_id, message_id, message.content, previous_title,
+                    tuple(replace(m) for m in messages if m.id > message_id))
+
+    def undo_edit(self, edit: Edit) -> None:
+        """Put the conversation back as it was before ``edit``: the question's old text and the
+        messages after it. The answer to the edited question goes (its tokens stay counted)."""
+        question = self.history.message(edit.message_id)
+        if question is None or question.conversation_id != edit.conversation_id:
+            return  # the conversation was deleted meanwhile: nothing to put back into
+        self.history.restore_after(edit.conversation_id, edit.message_id, edit.replaced)
+        self.history.set_content(edit.message_id, edit.previous_text)
+        conversation = self.history.conversation(edit.conversation_id)
+        if (edit.previous_title is not None and conversation is not None
+                and conversation.title == title_from(question.content)):  # not renamed since
+            self.history.rename(edit.conversation_id, edit.previous_title)
 
     def build_request(self, conversation_id: int, options: ChatOptions) -> list[dict[str, str]]:
         """The messages to send before fitting: the system prompt, then every turn with text."""
         system, turns = self._conversation(conversation_id, options)
         return [*system, *turns]
 
-    def _conversation(self, conversation_id: int,
-                      options: ChatOptions) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    def _conversation(self, conversation_id: int, options: ChatOptions, before: int | None = None,
+                      ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """The system prompt and the turns with text (only those before message ``before``)."""
         system = ([{"role": "system", "content": options.system_prompt.strip()}]
                   if options.system_prompt.strip() else [])
         turns: list[dict[str, str]] = []
         for m in self.history.messages(conversation_id):
+            if before is not None and m.id >= before:
+                break
             if m.role == "assistant":
                 if m.status is Status.NO_NOTES:
                     if turns and turns[-1]["role"] == "user":
@@ -214,9 +239,12 @@ class ChatService:
 
     async def run_turn(
         self, client: QwenClient, conversation_id: int, options: ChatOptions,
-        *, retriever: Retriever | None = None,
+        *, retriever: Retriever | None = None, again: int | None = None,
     ) -> AsyncIterator[TurnEvent]:
-        """Stream the assistant's reply to the conversation's last user message.
+        """Stream the assistant's reply to the conversation's last user message — or, with
+        ``again`` (the id of an earlier reply, e.g. a failed one), answer that reply's question
+        again in its place: the request carries only what came before it, the new reply takes
+        the old one's row, and the turns after it stay as they are.
 
         With ``options.use_notes`` the question is first looked up through ``retriever`` (by
         default the one the service was built with); when
@@ -224,13 +252,18 @@ class ChatService:
         Cancelling the task that iterates this generator stops the reply: the partial text is
         saved with status STOPPED and the HTTP response is closed.
         """
-        system, turns = self._conversation(conversation_id, options)
+        if again is not None:
+            old = self.history.message(again)
+            if old is None or old.conversation_id != conversation_id or old.role != "assistant":
+                raise ValueError("only a reply of this conversation can be answered again")
+        system, turns = self._conversation(conversation_id, options, before=again)
         if not turns or turns[-1]["role"] != "user":
             raise ValueError("the conversation must end with a user message")
         if options.use_notes and retriever is None and self._retrievers is None:
             raise ValueError("a question about the notes needs a retriever")
-        reply = self.history.add_message(conversation_id, "assistant", "", status=Status.STREAMING,
-                                         model=options.model)
+        reply = (self.history.renew_reply(again, options.model) if again is not None else
+                 self.history.add_message(conversation_id, "assistant", "", status=Status.STREAMING,
+                                          model=options.model))
         yield ReplyStarted(reply)
         content: list[str] = []
         reasoning: list[str] = []

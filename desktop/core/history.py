@@ -14,7 +14,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -252,21 +252,39 @@ class HistoryStore:
                        model=model, created=now)
 
     def update_message(self, message: Message) -> None:
-        usage = None
-        if message.usage is not None:
-            u = message.usage
-            usage = json.dumps({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                                "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens})
-        sources = (None if message.sources is None
-                   else json.dumps([s.to_json() for s in message.sources], ensure_ascii=False))
-        self._db.execute(
-            "UPDATE messages SET content=?, reasoning=?, status=?, model=?, usage=?, error_kind=?, "
-            "error_detail=?, request_id=?, thinking_seconds=?, sources=?, omitted_messages=?, "
-            "omitted_sources=?, input_limit=? WHERE id=?",
-            (message.content, message.reasoning, message.status.value, message.model, usage,
-             message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
-             sources, message.omitted_messages, message.omitted_sources, message.input_limit,
-             message.id))
+        self._db.execute(f"UPDATE messages SET {'=?, '.join(_FIELDS)}=? WHERE id=?",
+                         (*_fields(message), message.id))
+
+    def renew_reply(self, message_id: int, model: str) -> Message:
+        """Empty a reply to be written again where it stands (the same id keeps its place among
+        the later turns); what the old reply cost stays counted in the month's total."""
+        with self._tx() as db:
+            row = db.execute("SELECT conversation_id, role FROM messages WHERE id=?", (message_id,)).fetchone()
+            if row is None or row["role"] != "assistant":
+                raise ValueError(f"message {message_id} is not a stored reply")
+            now = time.time()
+            db.execute("DELETE FROM messages WHERE id=?", (message_id,))  # the trigger keeps its usage
+            db.execute("INSERT INTO messages(id, conversation_id, role, content, status, model, created) "
+                       "VALUES (?, ?, 'assistant', '', ?, ?, ?)",
+                       (message_id, row["conversation_id"], Status.STREAMING.value, model, now))
+            self._touch(row["conversation_id"])
+        return Message(message_id, row["conversation_id"], "assistant", "", status=Status.STREAMING,
+                       model=model, created=now)
+
+    def restore_after(self, conversation_id: int, message_id: int, messages: Sequence[Message]) -> None:
+        """Put ``messages`` back after ``message_id`` (in their order, with their times, tokens and
+        sources), in place of whatever follows it now: the way back from Edit and resend. Their
+        tokens were kept counted when they were removed; they now count through them again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM messages WHERE conversation_id=? AND id>?", (conversation_id, message_id))
+            for m in messages:
+                if m.usage is not None:
+                    db.execute("DELETE FROM removed_usage WHERE rowid=(SELECT rowid FROM removed_usage "
+                               "WHERE model=? AND created=? LIMIT 1)", (m.model, m.created))
+                db.execute(f"INSERT INTO messages(conversation_id, role, created, {', '.join(_FIELDS)}) "
+                           f"VALUES (?, ?, ?{', ?' * len(_FIELDS)})",
+                           (conversation_id, m.role, m.created, *_fields(m)))
+            self._touch(conversation_id)
 
     def set_content(self, message_id: int, content: str) -> None:
         self._db.execute("UPDATE messages SET content=? WHERE id=?", (content, message_id))
@@ -298,6 +316,24 @@ class HistoryStore:
     def message(self, message_id: int) -> Message | None:
         r = self._db.execute("SELECT * FROM messages WHERE id=?", (message_id,)).fetchone()
         return _message(r) if r else None
+
+
+_FIELDS = ("content", "reasoning", "status", "model", "usage", "error_kind", "error_detail", "request_id",
+           "thinking_seconds", "sources", "omitted_messages", "omitted_sources", "input_limit")
+
+
+def _fields(message: Message) -> tuple[object, ...]:
+    """The values of :data:`_FIELDS` for ``message``, as stored."""
+    usage = None
+    if message.usage is not None:
+        u = message.usage
+        usage = json.dumps({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                            "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens})
+    sources = (None if message.sources is None
+               else json.dumps([s.to_json() for s in message.sources], ensure_ascii=False))
+    return (message.content, message.reasoning, message.status.value, message.model, usage,
+            message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
+            sources, message.omitted_messages, message.omitted_sources, message.input_limit)
 
 
 def _usage(raw: str | None) -> Usage | None:

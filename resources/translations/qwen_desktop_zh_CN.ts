@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+85"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+90"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -34,7 +34,7 @@
         <translation>给通义千问发消息…</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Deep thinking</source>
         <translation>深度思考</translation>
     </message>
@@ -59,7 +59,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location line="+52"/>
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
@@ -90,11 +90,12 @@
     </message>
     <message>
         <location line="+13"/>
+        <location line="+76"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="-19"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
@@ -110,21 +111,22 @@
     </message>
     <message>
         <location line="+2"/>
+        <location line="+18"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="-2"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>Delete this conversation? This cannot be undone.</source>
-        <translation>确定删除此对话吗？删除后无法恢复。</translation>
+        <source>Delete the conversation “%1”? This cannot be undone.</source>
+        <translation>删除对话“%1”？此操作无法撤销。</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location filename="../../desktop/gui/chat/exporting.py" line="+19"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
@@ -134,13 +136,13 @@
         <translation>Word 文档 (*.docx)</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+22"/>
+        <location line="+25"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
@@ -150,7 +152,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location line="+125"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+155"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -160,7 +162,7 @@
         <translation>本月：%1 · %2 Token</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+32"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
     </message>
@@ -191,7 +193,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="+121"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+129"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -202,6 +204,16 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+1"/>
+        <source>Edit question</source>
+        <translation>修改问题</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change the question and send it again</source>
+        <translation>修改问题后重新发送</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Open Settings</source>
         <translation>打开设置</translation>
     </message>
@@ -395,17 +407,18 @@ Log folder: %1</source>
 <context>
     <name>FolderPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/folders.py" line="+49"/>
+        <location filename="../../desktop/gui/search/folders.py" line="+63"/>
         <source>Add folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
         <location line="+1"/>
+        <location line="+34"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-33"/>
         <source>Stop searching this folder (the files are not touched)</source>
         <translation>不再搜索此文件夹（不会改动其中的文件）</translation>
     </message>
@@ -420,7 +433,17 @@ Log folder: %1</source>
         <translation>笔记文件夹</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+22"/>
+        <source>Remove folder</source>
+        <translation>移除文件夹</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop searching the folder “%1”? Its files are not touched, but its index is removed: adding the folder again indexes it again (by meaning, that costs tokens).</source>
+        <translation>不再搜索文件夹“%1”？其中的文件不会被改动，但它的索引会被删除：再次添加该文件夹时需要重新索引（按语义索引会消耗 Token）。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Choose a folder of notes</source>
         <translation>选择笔记文件夹</translation>
     </message>
@@ -827,7 +850,19 @@ Log folder: %1</source>
 <context>
     <name>MessageEditor</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="+30"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+43"/>
+        <source>Sending replaces the message after this question with a new answer (Undo brings it back).</source>
+        <translation>发送后，这个问题之后的那条消息将被新的回答替换（可点“撤销”恢复）。</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>Sending replaces the %n messages after this question with a new answer (Undo brings them back).</source>
+        <translation>
+            <numerusform>发送后，这个问题之后的 %n 条消息将被新的回答替换（可点“撤销”恢复）。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -845,7 +880,7 @@ Log folder: %1</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../desktop/gui/chat/messages.py" line="+98"/>
+        <location filename="../../desktop/gui/chat/messages.py" line="+99"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -908,7 +943,7 @@ Log folder: %1</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+54"/>
         <source>The model accepts at most %1 tokens, so the request was sent again, shorter.</source>
         <translation>该模型最多接受 %1 个 Token，因此已缩短请求并重新发送。</translation>
     </message>
@@ -1574,7 +1609,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="-71"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="-98"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>
@@ -1594,6 +1629,36 @@ Log folder: %1</source>
         <location line="+2"/>
         <source>Thinking</source>
         <translation>思考过程</translation>
+    </message>
+</context>
+<context>
+    <name>UndoNotice</name>
+    <message>
+        <location line="+124"/>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Put the question and the messages after it back as they were</source>
+        <translation>把问题及其后的消息恢复原样</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>The question was changed.</source>
+        <translation>问题已修改。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The edit replaced the message after the question.</source>
+        <translation>修改替换了问题之后的那条消息。</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>The edit replaced the %n messages after the question.</source>
+        <translation>
+            <numerusform>修改替换了问题之后的 %n 条消息。</numerusform>
+        </translation>
     </message>
 </context>
 </TS>

@@ -414,7 +414,7 @@ async def test_length_finish_is_recorded(
 # ---- retry by the user, titles ---------------------------------------------------------------
 
 
-async def test_retry_after_error_removes_the_failed_row(
+async def test_retry_after_error_writes_the_reply_in_the_failed_rows_place(
     service: ChatService, client: QwenClient, srv: DashScopeServer, history: HistoryStore
 ) -> None:
     srv.script_chat(ChatReply.error(400, "data_inspection_failed"), ChatReply(content="second time lucky"))
@@ -422,21 +422,24 @@ async def test_retry_after_error_removes_the_failed_row(
     first = await run(service, client, cid)
     assert isinstance(first[-1], TurnEnded) and first[-1].error is not None
 
-    service.drop_failed_reply(cid)
-    assert [(m.role, m.status) for m in history.messages(cid)] == [("user", Status.OK)]
-    second = await run(service, client, cid)
+    failed = first[-1].message.id
+    second = [event async for event in service.run_turn(client, cid, OPTIONS, again=failed)]
     assert isinstance(second[-1], TurnEnded) and second[-1].error is None
-    assert [(m.role, m.content) for m in history.messages(cid)] == [
-        ("user", "hello"), ("assistant", "second time lucky")]
+    assert [(m.id, m.role, m.content) for m in history.messages(cid)] == [
+        (failed - 1, "user", "hello"), (failed, "assistant", "second time lucky")]
     assert srv.chat_requests()[-1]["messages"][1:] == [{"role": "user", "content": "hello"}]
 
 
-async def test_drop_failed_reply_keeps_good_replies(
+async def test_only_a_reply_of_the_conversation_is_answered_again(
     service: ChatService, client: QwenClient, history: HistoryStore
 ) -> None:
     cid = ask(service, "hello")
     await run(service, client, cid)
-    service.drop_failed_reply(cid)
+    question, reply = history.messages(cid)
+    other = ask(service, "elsewhere")
+    for wrong in (question.id, history.messages(other)[0].id, reply.id + 100):
+        with pytest.raises(ValueError):
+            _ = [event async for event in service.run_turn(client, cid, OPTIONS, again=wrong)]
     assert [m.role for m in history.messages(cid)] == ["user", "assistant"]
 
 

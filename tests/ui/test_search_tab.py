@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.core.paths import notes_db, settings_file
 from desktop.core.runtime import Session
@@ -194,6 +194,8 @@ def test_adding_and_removing_a_folder_saves_settings(
         await until(lambda: settings_mod.load().notes_folders == [str(first), str(second)])
         tab.folder_list.setCurrentRow(0)
         tab.remove_button.click()
+        (box,) = [b for b in tab.findChildren(QMessageBox) if b.isVisible()]  # it asks first
+        next(b for b in box.buttons() if b.text() == "Remove").click()
         await until(lambda: settings_mod.load().notes_folders == [str(second)])
         assert tab.folder_list.count() == 1
         await tab.aclose()

@@ -11,6 +11,7 @@ milliseconds, however long the message.
 from __future__ import annotations
 
 import bisect
+import functools
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +35,7 @@ _render_thread = ThreadPoolExecutor(1, thread_name_prefix="render-markdown")
 class ConversationView(QScrollArea):
     """The list of message widgets; sticks to the bottom while the user is there."""
 
-    retry_requested = Signal()
+    retry_requested = Signal(int)  # the id of the failed reply to answer again
     settings_requested = Signal()
     regenerate_requested = Signal()
     edit_submitted = Signal(int, str)
@@ -140,10 +141,30 @@ class ConversationView(QScrollArea):
         widget.settings_requested.connect(self.settings_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_submitted.connect(self.edit_submitted)
+        widget.edit_requested.connect(functools.partial(self.open_editor, widget))
         widget.source_opened.connect(self.source_opened)
-        if self._busy and widget.edit_button is not None:
-            widget.edit_button.setEnabled(False)
+        if self._busy:
+            self._set_widget_busy(widget, True)
         return widget
+
+    def open_editor(self, widget: MessageWidget) -> None:
+        """Open the inline editor of ``widget``'s question (itself, or the question above a reply),
+        saying how many messages after it sending would replace."""
+        if self._busy or widget not in self._widgets:
+            return
+        question = self._question_of(widget)
+        if question is None and self.has_older():
+            self.load_all()  # the question above is not on screen yet
+            question = self._question_of(widget)
+        if question is None:
+            return
+        # Every message after one on screen is on screen too (older ones load above).
+        question.start_edit(later=len(self._widgets) - self._widgets.index(question) - 1)
+        self.ensureWidgetVisible(question)
+
+    def _question_of(self, widget: MessageWidget) -> MessageWidget | None:
+        above = self._widgets[: self._widgets.index(widget) + 1]
+        return next((w for w in reversed(above) if w.role == "user"), None)
 
     def _text_width(self) -> int | None:
         """The width message text wraps at (all messages share it), once one is laid out."""
@@ -158,6 +179,18 @@ class ConversationView(QScrollArea):
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self._widgets.append(widget)
         self.empty_hint.setVisible(False)
+        return widget
+
+    def replace_message(self, message_id: int, message: Message, *, streaming: bool = False,
+                        ) -> MessageWidget:
+        """Show ``message`` where the message ``message_id`` is (a reply answered again in place)."""
+        old = next((w for w in self._widgets if w.message.id == message_id), None)
+        if old is None:
+            return self.add_message(message, streaming=streaming)
+        widget = self._make_widget(message, streaming=streaming)
+        self._layout.insertWidget(self._layout.indexOf(old), widget)
+        self._widgets[self._widgets.index(old)] = widget
+        self.remove(old)
         return widget
 
     def remove(self, widget: MessageWidget) -> None:
@@ -181,8 +214,15 @@ class ConversationView(QScrollArea):
         last_answer = next((w for w in reversed(widgets) if w.role == "assistant"), None)
         for widget in widgets:
             widget.set_regenerate_visible(widget is last_answer and not busy)
-            if widget.edit_button is not None:
-                widget.edit_button.setEnabled(not busy and widget.editor is None)
+            self._set_widget_busy(widget, busy)
+
+    @staticmethod
+    def _set_widget_busy(widget: MessageWidget, busy: bool) -> None:
+        """No editing and no retrying while a reply streams (either would start another turn)."""
+        if widget.edit_button is not None:
+            widget.edit_button.setEnabled(not busy and widget.editor is None)
+        if widget.error_card is not None:
+            widget.error_card.set_busy(busy)
 
     # -- loading older messages -------------------------------------------------------------
 

@@ -40,12 +40,13 @@ class MessageWidget(QFrame):
 
     Actions in the header: Copy (Markdown), Copy for Word (answers), Regenerate (the last answer)
     and Edit (questions). Answers from notes list their sources; clicking one, or its [n] in the
-    text, opens the file.
+    text, opens the file. A failed answer's card retries this turn, or asks to edit its question.
     """
 
-    retry_requested = Signal()
+    retry_requested = Signal(int)  # the id of this (failed) reply
     settings_requested = Signal()
     regenerate_requested = Signal()
+    edit_requested = Signal()  # Edit on a question, or on a reply's card: its question's editor
     edit_submitted = Signal(int, str)  # message id, new text
     source_opened = Signal(str)  # the path handed to the system
 
@@ -113,7 +114,7 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.edit_button = self._action(self.tr("Edit"), self.tr(
                 "Change this question and ask again; the messages after it are removed"))
-            self.edit_button.clicked.connect(self.start_edit)
+            self.edit_button.clicked.connect(self.edit_requested)
             header.addWidget(self.edit_button)
         else:
             self.word_button = self._action(self.tr("Copy for Word"), self.tr(
@@ -193,10 +194,11 @@ class MessageWidget(QFrame):
         if self.regenerate_button is not None:
             self.regenerate_button.setVisible(visible)
 
-    def start_edit(self) -> None:
+    def start_edit(self, later: int = 0) -> None:
+        """Open the inline editor; ``later`` messages after this question would be replaced."""
         if self.editor is not None or self.role != "user":
             return
-        self.editor = MessageEditor(self.message.content, self)
+        self.editor = MessageEditor(self.message.content, later, self)
         self.editor.submitted.connect(lambda text: self.edit_submitted.emit(self.message.id, text))
         self.editor.cancelled.connect(self.stop_edit)
         layout = self.layout()
@@ -366,6 +368,7 @@ class MessageWidget(QFrame):
         if self.error_card is not None:
             self.error_card.deleteLater()
         self.error_card = ErrorCard(kind, details, self)
-        self.error_card.retry_requested.connect(self.retry_requested)
+        self.error_card.retry_requested.connect(lambda: self.retry_requested.emit(self.message.id))
         self.error_card.settings_requested.connect(self.settings_requested)
+        self.error_card.edit_requested.connect(self.edit_requested)
         self.layout().addWidget(self.error_card)

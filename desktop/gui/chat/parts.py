@@ -1,4 +1,5 @@
-"""The smaller pieces of a message: its thinking section, an error card, the inline editor."""
+"""The smaller pieces of a message: its thinking section, an error card, the inline editor, and
+the notice that offers to undo an edit."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import offers_settings, MESSAGES, ErrorKind
+
+# Errors about what the question says: sending it again unchanged cannot help, changing it can.
+REPHRASE_KINDS = frozenset({ErrorKind.MODERATION.value})
 
 
 
@@ -101,8 +105,12 @@ class ThinkingSection(QWidget):
 
 
 class ErrorCard(QFrame):
+    """A failed reply: what went wrong in plain words, and what to do — Retry, Open Settings, or
+    (when the question itself was refused) Edit the question."""
+
     retry_requested = Signal()
     settings_requested = Signal()
+    edit_requested = Signal()
 
     def __init__(self, kind: str, details: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,10 +131,16 @@ class ErrorCard(QFrame):
         self.details_button.setAutoRaise(True)
         self.details_button.setVisible(bool(details))
         self.retry_button = QPushButton(self.tr("Retry"), self)
+        self.edit_button = QPushButton(self.tr("Edit question"), self)
+        self.edit_button.setToolTip(self.tr("Change the question and send it again"))
+        rephrase = kind in REPHRASE_KINDS
+        self.retry_button.setVisible(not rephrase)
+        self.edit_button.setVisible(rephrase)
         self.settings_button = QPushButton(self.tr("Open Settings"), self)
         self.settings_button.setVisible(offers_settings(kind))
         buttons = QHBoxLayout()
         buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.settings_button)
         buttons.addWidget(self.details_button)
         buttons.addStretch(1)
@@ -136,16 +150,23 @@ class ErrorCard(QFrame):
         layout.addLayout(buttons)
         self.details_button.toggled.connect(self.details.setVisible)
         self.retry_button.clicked.connect(self.retry_requested)
+        self.edit_button.clicked.connect(self.edit_requested)
         self.settings_button.clicked.connect(self.settings_requested)
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply streams, the card's actions wait (they would start another turn)."""
+        self.retry_button.setEnabled(not busy)
+        self.edit_button.setEnabled(not busy)
 
 
 class MessageEditor(QWidget):
-    """Editing an earlier question in place: Send & resend, or Cancel."""
+    """Editing an earlier question in place: Send & resend, or Cancel. A line under the box says
+    what sending replaces (``later``: the messages after the question)."""
 
     submitted = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, text: str, later: int = 0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit = QPlainTextEdit(self)
         self.edit.setObjectName("messageEditor")
@@ -153,6 +174,16 @@ class MessageEditor(QWidget):
         self.edit.setTabChangesFocus(True)
         lines = max(2, min(10, text.count("\n") + 2))
         self.edit.setFixedHeight(lines * self.edit.fontMetrics().lineSpacing() + 20)
+        self.note = QLabel(self)
+        self.note.setObjectName("editNote")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        self.note.setText(
+            self.tr("Sending replaces the message after this question with a new answer (Undo brings "
+                    "it back).") if later == 1
+            else self.tr("Sending replaces the %n messages after this question with a new answer (Undo "
+                         "brings them back).", "", later))
+        self.note.setVisible(later > 0)
         self.send_button = QPushButton(self.tr("Send"), self)
         self.send_button.setToolTip(self.tr("Send the changed question; the messages after it are removed"))
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
@@ -163,6 +194,7 @@ class MessageEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.edit)
+        layout.addWidget(self.note)
         layout.addLayout(buttons)
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.cancel_button.clicked.connect(self.cancelled)
@@ -171,3 +203,38 @@ class MessageEditor(QWidget):
         text = self.edit.toPlainText().strip()
         if text:
             self.submitted.emit(text)
+
+
+class UndoNotice(QFrame):
+    """Right after Edit and resend: what the edit replaced, and Undo, which puts it back. It stays
+    while the edited question's answer is asked for again (Retry, Regenerate), and goes when the
+    conversation moves on (another message, another edit) or is left."""
+
+    undo_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("undoNotice")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setWordWrap(True)
+        self.undo_button = QPushButton(self.tr("Undo"), self)
+        self.undo_button.setToolTip(self.tr("Put the question and the messages after it back as they were"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.undo_button)
+        self.undo_button.clicked.connect(self.undo_requested)
+        self.setVisible(False)
+
+    def offer(self, replaced: int) -> None:
+        """Say what an edit replaced and offer to undo it."""
+        if replaced == 0:
+            text = self.tr("The question was changed.")
+        elif replaced == 1:
+            text = self.tr("The edit replaced the message after the question.")
+        else:
+            text = self.tr("The edit replaced the %n messages after the question.", "", replaced)
+        self.label.setText(text)
+        self.setVisible(True)

@@ -2,7 +2,8 @@
 
 The conversation list can be searched (titles and messages) and exported (Markdown, Word); the
 composer has a "Use my notes" switch that answers from the notes index with sources. Totals of
-tokens and estimated cost are shown for the conversation and the month.
+tokens and estimated cost are shown for the conversation and the month. A failed reply is retried
+in its own turn; an edited question can be put back as it was (Undo).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,6 +33,7 @@ from desktop.core.chat import (
     ChatOptions,
     ChatService,
     ContextPrepared,
+    Edit,
     NotesFound,
     ReplyStarted,
     RetryWaiting,
@@ -40,7 +42,6 @@ from desktop.core.chat import (
 )
 from desktop.core.client import ContentDelta, ReasoningDelta, Usage, translate_error
 from desktop.core.errors import ErrorKind, QwenError
-from desktop.core.export import conversation_markdown, write_docx
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
@@ -48,6 +49,9 @@ from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
 from desktop.gui.chat.conversations import ConversationView
 from desktop.gui.chat.composer import Composer
+from desktop.gui.chat.exporting import choose_export_file, export_conversation
+from desktop.gui.chat.parts import UndoNotice
+from desktop.gui.common.confirm import confirm
 from desktop.gui.common.plain import plain_label, search_field
 from desktop.gui.chat.messages import MessageWidget
 from desktop.gui.common.panes import side_and_main
@@ -55,6 +59,7 @@ from desktop.core.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 CHAT_TASK = "chat"
+UNDO_TASK = "chat-undo"  # not "chat": leaving the conversation must not cancel putting it back
 YIELD_AFTER_S = 0.004
 
 
@@ -71,6 +76,7 @@ class ChatTab(QWidget):
         self.tasks = tasks
         self.conversation_id: int | None = None
         self._streaming_widget: MessageWidget | None = None
+        self._edit: Edit | None = None  # the last Edit and resend, while it can be undone
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(200)
@@ -108,6 +114,7 @@ class ChatTab(QWidget):
         self.composer.setObjectName("composer")
         self.composer.setPlaceholderText(self.tr("Message Qwen…"))
         self.composer.setTabChangesFocus(True)
+        self.undo_notice = UndoNotice(self)
         self.model_label = QLabel(self)
         self.model_label.setObjectName("modelLabel")
         self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
@@ -130,6 +137,7 @@ class ChatTab(QWidget):
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
         main_layout.addWidget(self.view, 1)
+        main_layout.addWidget(self.undo_notice)
         main_layout.addWidget(self.composer)
         main_layout.addLayout(controls)
 
@@ -140,6 +148,9 @@ class ChatTab(QWidget):
         self.new_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.stop_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        # Delete on the list (not while a title is being renamed: that editor has the focus).
+        self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.conversation_list)
+        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
 
     def _connect_signals(self) -> None:
         self.composer.submitted.connect(self.send)
@@ -151,6 +162,8 @@ class ChatTab(QWidget):
         self.conversation_list.currentItemChanged.connect(self._on_conversation_list_current_changed)
         self.conversation_list.itemChanged.connect(self._on_conversation_list_item_changed)
         self.conversation_list.customContextMenuRequested.connect(self._on_conversation_list_menu)
+        self.delete_shortcut.activated.connect(self._on_delete_shortcut_activated)
+        self.undo_notice.undo_requested.connect(self.undo_edit)
         self.view.retry_requested.connect(self.retry)
         self.view.settings_requested.connect(self.settings_requested)
         self.view.regenerate_requested.connect(self.regenerate)
@@ -209,6 +222,8 @@ class ChatTab(QWidget):
     def open_conversation(self, conversation_id: int | None) -> None:
         if self.tasks.running(CHAT_TASK):
             self.stop()
+        if conversation_id != self.conversation_id:
+            self._forget_edit()
         self.conversation_id = conversation_id
         if conversation_id is not None:
             self.view.show_conversation(self.history.messages(conversation_id))
@@ -226,6 +241,7 @@ class ChatTab(QWidget):
     def new_conversation(self) -> None:
         if self.tasks.running(CHAT_TASK):
             self.stop()
+        self._forget_edit()
         self.conversation_id = None
         self.view.clear()
         self.conversation_list.clearSelection()
@@ -263,57 +279,30 @@ class ChatTab(QWidget):
         delete.triggered.connect(lambda: self.confirm_delete(conversation_id))
         menu.popup(self.conversation_list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
 
+    def _on_delete_shortcut_activated(self) -> None:
+        item = self.conversation_list.currentItem()
+        if item is not None:
+            self.confirm_delete(int(item.data(Qt.ItemDataRole.UserRole)))
+
     def confirm_delete(self, conversation_id: int) -> QMessageBox:
-        """Ask before deleting; non-blocking (no nested event loop under qasync)."""
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Delete conversation"),
-                          self.tr("Delete this conversation? This cannot be undone."),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-
-        def done(result: int) -> None:
-            if result == QMessageBox.StandardButton.Yes:
-                self.delete_conversation(conversation_id)
-
-        box.finished.connect(done)
-        box.open()
-        return box
+        """Ask before deleting (the menu's Delete and the Delete key alike)."""
+        conversation = self.history.conversation(conversation_id)
+        title = (conversation.title if conversation else "") or self.tr("New conversation")
+        return confirm(self, self.tr("Delete conversation"),
+                       fill(self.tr("Delete the conversation “%1”? This cannot be undone."), title),
+                       self.tr("Delete"), lambda: self.delete_conversation(conversation_id))
 
     def choose_export_file(self, conversation_id: int, fmt: str) -> QFileDialog:
-        """Ask where to save (non-blocking: no nested event loop under qasync), then export."""
-        conversation = self.history.conversation(conversation_id)
-        title = (conversation.title if conversation else "") or self.tr("Conversation")
-        name = "".join("-" if ch in '\\/:*?"<>|' else ch for ch in title).strip()[:60] or "conversation"
-        filters = (self.tr("Word document (*.docx)") if fmt == "docx" else self.tr("Markdown (*.md)"))
-        dialog = QFileDialog(self, self.tr("Export conversation"), str(Path.home() / f"{name}.{fmt}"),
-                             filters)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(fmt)
-        dialog.fileSelected.connect(lambda path: self.export_conversation(conversation_id, Path(path), fmt))
-        dialog.open()
-        return dialog
+        return choose_export_file(self, self.history, conversation_id, fmt)
 
     def export_conversation(self, conversation_id: int, path: Path, fmt: str) -> None:
-        conversation = self.history.conversation(conversation_id)
-        if conversation is None:
-            return
-        messages = self.history.messages(conversation_id)
-        try:
-            def tr(text: str) -> str:
-                return QCoreApplication.translate("Export", text)
-
-            if fmt == "docx":
-                write_docx(conversation, messages, path, tr)
-            else:
-                path.write_text(conversation_markdown(conversation, messages, tr), encoding="utf-8")
-        except OSError as exc:
-            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Export conversation"),
-                              fill(self.tr("Could not write %1: %2"), str(path), exc.strerror or str(exc)),
-                              QMessageBox.StandardButton.Ok, self)
-            box.open()
+        export_conversation(self, self.history, conversation_id, path, fmt)
 
     def delete_conversation(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:
             self.new_conversation()
+        if self._edit is not None and self._edit.conversation_id == conversation_id:
+            self._forget_edit()
         self.history.delete_conversation(conversation_id)
         self.reload_conversations()
 
@@ -336,6 +325,7 @@ class ChatTab(QWidget):
             return
         if self.conversation_id is None:
             self.conversation_id = self.history.create_conversation().id
+        self._forget_edit()  # the conversation moves on from the edit
         message = self.service.add_user_message(self.conversation_id, text)
         self.composer.clear()
         self.view.add_message(message)
@@ -343,25 +333,15 @@ class ChatTab(QWidget):
         self.reload_conversations()
         self._start_turn()
 
-    def retry(self) -> None:
+    def retry(self, reply_id: int) -> None:
+        """Answer the question of a failed (or cut-off) reply again, in that reply's place: the
+        turns after it stay as they are (from the notes again if the reply was)."""
         if self.conversation_id is None or self.tasks.running(CHAT_TASK):
             return
-        messages = self.history.messages(self.conversation_id)
-        if not messages:
+        reply = self.history.message(reply_id)
+        if reply is None or reply.conversation_id != self.conversation_id or reply.role != "assistant":
             return
-        widgets = self.view.message_widgets()
-        last = messages[-1]
-        if last.role == "assistant" and last.status is Status.ERROR:
-            self.service.drop_failed_reply(self.conversation_id)
-            if widgets and widgets[-1].message.id == last.id:
-                self.view.remove(widgets[-1])
-        elif last.role == "assistant":
-            # A cut-off reply: keep it visible and ask again for a complete answer.
-            if widgets and widgets[-1].error_card is not None:
-                widgets[-1].error_card.setVisible(False)
-            self.service.add_user_message(self.conversation_id, last_user_text(messages))
-            self.view.add_message(self.history.messages(self.conversation_id)[-1])
-        self._start_turn()
+        self._start_turn(True if reply.sources is not None else None, again=reply_id)
 
     def regenerate(self) -> None:
         """Answer the last question again (from the notes again if the answer was)."""
@@ -377,7 +357,8 @@ class ChatTab(QWidget):
         """Change an earlier question; the conversation continues from there."""
         if self.conversation_id is None or self.tasks.running(CHAT_TASK):
             return
-        self.service.edit_message(self.conversation_id, message_id, text)
+        self._edit = self.service.edit_message(self.conversation_id, message_id, text)
+        self.undo_notice.offer(len(self._edit.replaced))
         self.view.remove_after(message_id)
         for widget in self.view.message_widgets():
             if widget.message.id == message_id:
@@ -387,6 +368,32 @@ class ChatTab(QWidget):
             self.settings_requested.emit()
             return
         self._start_turn()
+
+    def undo_edit(self) -> None:
+        """Put back what the last edit replaced; its answer, if still arriving, is stopped first."""
+        edit = self._edit
+        self._forget_edit()
+        if edit is None:
+            return
+        answering = self.tasks.get(CHAT_TASK)
+        self.stop()
+        self.tasks.start(UNDO_TASK, self._undo(edit, answering))
+
+    async def _undo(self, edit: Edit, answering: asyncio.Task[None] | None) -> None:
+        if answering is not None:
+            await asyncio.gather(answering, return_exceptions=True)  # its stopped reply is saved first
+        self.service.undo_edit(edit)
+        if self.conversation_id == edit.conversation_id:
+            self.view.show_conversation(self.history.messages(edit.conversation_id))
+            self.view.scroll_to_bottom()
+            self.view.update_actions(self.is_busy())
+            self.update_totals()
+        self.reload_conversations()
+
+    def _forget_edit(self) -> None:
+        """The conversation moved on (or was left): the last edit can no longer be undone."""
+        self._edit = None
+        self.undo_notice.setVisible(False)
 
     def ask_about_notes(self, question: str) -> None:
         """From the Search tab: a new conversation that asks the question of the notes."""
@@ -398,9 +405,10 @@ class ChatTab(QWidget):
         self.composer.setPlainText(question.strip())
         self.send()
 
-    def _start_turn(self, use_notes: bool | None = None) -> None:
+    def _start_turn(self, use_notes: bool | None = None, again: int | None = None) -> None:
+        """Run a turn: answer the last question, or (``again``) a failed reply's, in its place."""
         assert self.conversation_id is not None
-        self.tasks.start(CHAT_TASK, self._run_turn(self.conversation_id, self.options(use_notes)))
+        self.tasks.start(CHAT_TASK, self._run_turn(self.conversation_id, self.options(use_notes), again))
 
     def stop(self) -> None:
         if self.tasks.running(CHAT_TASK):
@@ -437,20 +445,21 @@ class ChatTab(QWidget):
         lines.append(fill(self.tr("This month: %1 · %2 tokens"), format_cny(month.cost), f"{month.tokens:,}"))
         self.totals_label.setText("\n".join(lines))
 
-    async def _run_turn(self, conversation_id: int, options: ChatOptions) -> None:
+    async def _run_turn(self, conversation_id: int, options: ChatOptions, again: int | None = None) -> None:
         self._set_busy(True)
         widget: MessageWidget | None = None
         try:
             client = self.session.client()
             worked_since = time.perf_counter()
-            async for event in self.service.run_turn(client, conversation_id, options):
+            async for event in self.service.run_turn(client, conversation_id, options, again=again):
                 # A fast stream delivers hundreds of events per socket read, and iterating them
                 # never suspends: hand the loop back to Qt every few ms so the window stays smooth.
                 if time.perf_counter() - worked_since > YIELD_AFTER_S:
                     await asyncio.sleep(0)
                     worked_since = time.perf_counter()
                 if isinstance(event, ReplyStarted):
-                    widget = self.view.add_message(event.message, streaming=True)
+                    widget = (self.view.replace_message(again, event.message, streaming=True)
+                              if again is not None else self.view.add_message(event.message, streaming=True))
                     self._streaming_widget = widget
                 elif widget is None:
                     continue
@@ -487,7 +496,7 @@ class ChatTab(QWidget):
                 self.history.update_message(message)
                 widget.finish(message, error)
             elif widget is None:
-                self._show_detached_error(conversation_id, error)
+                self._show_detached_error(conversation_id, error, again)
             else:  # the reply had ended: the task runner reports it in the status bar
                 raise
         finally:
@@ -497,23 +506,24 @@ class ChatTab(QWidget):
                 self.reload_conversations()
                 self.update_totals()
 
-    def _show_detached_error(self, conversation_id: int, error: QwenError) -> None:
-        """An error before any request was made (no key, bad URL): store it like a failed reply."""
-        reply = self.history.add_message(conversation_id, "assistant", "", status=Status.ERROR)
+    def _show_detached_error(self, conversation_id: int, error: QwenError, again: int | None) -> None:
+        """An error before any request was made (no key, bad URL): store it like a failed reply —
+        on the reply that was to be answered again, if any (its text, if it has some, is kept)."""
+        reply = self.history.message(again) if again is not None else None
+        if reply is None:
+            reply = self.history.add_message(conversation_id, "assistant", "", status=Status.ERROR)
+        elif reply.status is not Status.CUT_OFF:
+            reply.status = Status.ERROR
         reply.error_kind = error.kind.value
         reply.error_detail = error.details()
+        reply.request_id = error.request_id or ""
         self.history.update_message(reply)
-        widget = self.view.add_message(reply)
+        if again is not None:
+            self.view.replace_message(again, reply)
+        else:
+            self.view.add_message(reply)
         if error.kind is ErrorKind.NO_KEY:
             self.settings_requested.emit()
-        del widget
 
     def streaming_widget(self) -> MessageWidget | None:
         return self._streaming_widget
-
-
-def last_user_text(messages: list[Message]) -> str:
-    for message in reversed(messages):
-        if message.role == "user":
-            return message.content
-    return ""

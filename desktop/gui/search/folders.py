@@ -1,4 +1,5 @@
-"""The notes folders of the Search tab: the list with each folder's index status, and its buttons."""
+"""The notes folders of the Search tab: the list with each folder's index status, and its buttons.
+Removing a folder (the button or the Delete key) asks first, as deleting a conversation does."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QDir, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.core.i18n import fill
 from desktop.core.notes.store import FolderStatus
+from desktop.gui.common.confirm import confirm
 from desktop.gui.search.rows import add_rich_item
 from desktop.gui.common.plain import plain_tooltip
 from desktop.gui.common.ui_state import ui_state
@@ -38,7 +52,7 @@ def remember_added_folder(folder: str) -> None:
 
 class FolderPanel(QWidget):
     add_requested = Signal(str)  # a folder the user chose
-    remove_requested = Signal(str)
+    remove_requested = Signal(str)  # the user confirmed
     skipped_requested = Signal(str)  # show what the index of this folder left out
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -59,8 +73,11 @@ class FolderPanel(QWidget):
         layout.addWidget(QLabel(self.tr("Notes folders"), self))
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
+        self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list)
+        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self.add_button.clicked.connect(self._choose_folder)
-        self.remove_button.clicked.connect(lambda: self._emit_for_current(self.remove_requested))
+        self.remove_button.clicked.connect(self.confirm_remove)
+        self.delete_shortcut.activated.connect(self.confirm_remove)
         self.skipped_button.clicked.connect(lambda: self._emit_for_current(self.skipped_requested))
         self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
 
@@ -68,6 +85,17 @@ class FolderPanel(QWidget):
         folder = self.current_folder()
         if folder:
             signal.emit(folder)  # type: ignore[attr-defined]
+
+    def confirm_remove(self) -> QMessageBox | None:
+        """Ask before removing the selected folder from the search."""
+        folder = self.current_folder()
+        if not folder:
+            return None
+        name = os.path.basename(folder.rstrip(os.sep)) or folder
+        return confirm(self, self.tr("Remove folder"), fill(self.tr(
+            "Stop searching the folder “%1”? Its files are not touched, but its index is "
+            "removed: adding the folder again indexes it again (by meaning, that costs tokens)."), name),
+            self.tr("Remove"), lambda: self.remove_requested.emit(folder))
 
     def _choose_folder(self) -> QFileDialog:
         dialog = QFileDialog(self, self.tr("Choose a folder of notes"), add_dialog_start_dir())
