@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
+from markdown_it.tree import SyntaxTreeNode
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -304,6 +305,74 @@ def document_html(text: str) -> str:
     body = body.replace('<code style="', f'<code style="{code_style} ')
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>"
             f'<body style="font-family:{DOCUMENT_FONTS}; font-size:11pt;">\n{body}</body></html>\n')
+
+
+def plain_text(text: str) -> str:
+    """The Markdown as text that reads well where Markdown is not rendered (chat apps, e-mail,
+    Notepad): headings are their text, emphasis loses its markers, list items start with "• " or
+    their number, table rows are tab-separated cells (they paste into Excel as a table), code
+    blocks are their code and links read "text (address)". Blocks are a blank line apart."""
+    if not text:
+        return ""
+    return _plain_blocks(SyntaxTreeNode(_parser(False, False).parse(text)))
+
+
+def _plain_blocks(node: SyntaxTreeNode, tight: bool = False) -> str:
+    blocks = [block for child in node.children if (block := _plain_block(child))]
+    return ("\n" if tight else "\n\n").join(blocks)
+
+
+def _plain_block(node: SyntaxTreeNode) -> str:
+    kind = node.type
+    if kind in ("paragraph", "heading", "th", "td"):
+        return "".join(_plain_inline(child) for child in node.children)
+    if kind == "inline":
+        return "".join(_plain_inline(child) for child in node.children)
+    if kind in ("fence", "code_block"):
+        return node.content.rstrip("\n")
+    if kind == "hr":
+        return "\u2500" * 20
+    if kind == "blockquote":
+        return "\n".join(("> " + line).rstrip() for line in _plain_blocks(node).split("\n"))
+    if kind in ("bullet_list", "ordered_list"):
+        return _plain_list(node)
+    if kind == "table":
+        rows = [row for section in node.children for row in section.children]
+        return "\n".join("\t".join(_plain_block(cell).replace("\t", " ") for cell in row.children)
+                         for row in rows)
+    if kind in ("html_block", "html_inline"):
+        return node.content.rstrip("\n")
+    return _plain_blocks(node)
+
+
+def _plain_list(node: SyntaxTreeNode) -> str:
+    # A tight list's paragraphs are hidden: its items sit on consecutive lines.
+    tight = any(child.type == "paragraph" and child.hidden
+                for item in node.children for child in item.children)
+    start = node.attrs.get("start", 1) if node.type == "ordered_list" else None
+    items = []
+    for number, item in enumerate(node.children, start=int(start) if start is not None else 1):
+        marker = f"{number}. " if start is not None else "\u2022 "
+        lines = _plain_blocks(item, tight).split("\n")
+        indent = " " * len(marker)
+        items.append("\n".join([marker + lines[0]] + [indent + line if line else line
+                                                        for line in lines[1:]]))
+    return ("\n" if tight else "\n\n").join(items)
+
+
+def _plain_inline(node: SyntaxTreeNode) -> str:
+    kind = node.type
+    if kind in ("text", "code_inline", "html_inline"):
+        return node.content
+    if kind in ("softbreak", "hardbreak"):
+        return "\n"
+    label = "".join(_plain_inline(child) for child in node.children)
+    if kind in ("link", "image"):
+        address = str(node.attrs.get("href" if kind == "link" else "src", "") or "")
+        if not address or address in (label, "mailto:" + label):
+            return label or address
+        return f"{label} ({address})" if label else address
+    return label
 
 
 def stable_prefix_end(text: str) -> int:

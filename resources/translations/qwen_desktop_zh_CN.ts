@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+90"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+91"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -152,7 +152,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+155"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+151"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -193,7 +193,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="+129"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+167"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -774,7 +774,7 @@ Log folder: %1</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/gui/main_window.py" line="+66"/>
+        <location filename="../../desktop/gui/main_window.py" line="+62"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
@@ -880,7 +880,7 @@ Log folder: %1</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../desktop/gui/chat/messages.py" line="+99"/>
+        <location filename="../../desktop/gui/chat/messages.py" line="+102"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -891,17 +891,33 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+9"/>
-        <location line="+74"/>
+        <location line="+88"/>
+        <location line="+4"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location line="-74"/>
-        <source>Copy this message as Markdown</source>
-        <translation>以 Markdown 格式复制这条消息</translation>
+        <location line="-92"/>
+        <source>Copy this message</source>
+        <translation>复制这条消息</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+6"/>
+        <source>Copy this answer as text that reads well anywhere: no Markdown marks, tables as tab-separated rows. The arrow beside it copies the Markdown.</source>
+        <translation>将这条回答复制为在任何地方都易读的文本：不含 Markdown 标记，表格为以制表符分隔的行。旁边的箭头可复制 Markdown 原文。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Copy as Markdown</source>
+        <translation>复制为 Markdown</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy the Markdown source of this answer</source>
+        <translation>复制这条回答的 Markdown 原文</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
@@ -912,12 +928,12 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+67"/>
+        <location line="+74"/>
         <source>Copy for Word</source>
         <translation>复制到 Word</translation>
     </message>
     <message>
-        <location line="-66"/>
+        <location line="-73"/>
         <source>Copy as rich text: headings, lists, tables and code keep their form in Word or WPS</source>
         <translation>以富文本复制：标题、列表、表格和代码在 Word 或 WPS 中保持原有格式</translation>
     </message>
@@ -937,7 +953,8 @@ Log folder: %1</source>
         <translation>正在等待通义千问…</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+35"/>
+        <location line="+4"/>
         <location line="+5"/>
         <source>Copied</source>
         <translation>已复制</translation>
@@ -1634,7 +1651,7 @@ Log folder: %1</source>
 <context>
     <name>UndoNotice</name>
     <message>
-        <location line="+124"/>
+        <location line="+125"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>

@@ -13,10 +13,12 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,7 +30,7 @@ from desktop.core.errors import QwenError
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.pricing import format_cny
-from desktop.gui.chat.clipboard import copy_for_word, copy_text
+from desktop.gui.chat.clipboard import copy_for_word, copy_markdown, copy_reply, copy_text
 from desktop.gui.chat.sources import SourcesView, open_file
 
 from desktop.gui.chat.markdown_view import FLUSH_MS, MarkdownBody, Rendered, plain_markdown
@@ -38,9 +40,10 @@ from desktop.gui.chat.parts import ErrorCard, MessageEditor, ThinkingSection, tr
 class MessageWidget(QFrame):
     """One message. Assistant messages stream; user messages are plain text.
 
-    Actions in the header: Copy (Markdown), Copy for Word (answers), Regenerate (the last answer)
-    and Edit (questions). Answers from notes list their sources; clicking one, or its [n] in the
-    text, opens the file. A failed answer's card retries this turn, or asks to edit its question.
+    Actions in the header: Copy (readable text; for answers, its menu offers Copy as Markdown),
+    Copy for Word (answers), Regenerate (the last answer) and Edit (questions). Answers from notes
+    list their sources; clicking one, or its [n] in the text, opens the file. A failed answer's
+    card retries this turn, or asks to edit its question.
     """
 
     retry_requested = Signal(int)  # the id of this (failed) reply
@@ -105,9 +108,20 @@ class MessageWidget(QFrame):
         header.setSpacing(0)
         header.addWidget(self.header)
         header.addStretch(1)
-        self.copy_button = self._action(self.tr("Copy"), self.tr("Copy this message as Markdown"))
+        self.copy_button = self._action(self.tr("Copy"), self.tr("Copy this message"))
         self.copy_button.clicked.connect(self._on_copy_button_clicked)
         header.addWidget(self.copy_button)
+        self.copy_markdown_action: QAction | None = None
+        if self.role != "user":
+            self.copy_button.setToolTip(self.tr(
+                "Copy this answer as text that reads well anywhere: no Markdown marks, tables as "
+                "tab-separated rows. The arrow beside it copies the Markdown."))
+            menu = QMenu(self.copy_button)
+            self.copy_markdown_action = menu.addAction(self.tr("Copy as Markdown"))
+            self.copy_markdown_action.setToolTip(self.tr("Copy the Markdown source of this answer"))
+            self.copy_markdown_action.triggered.connect(self._on_copy_markdown_action_triggered)
+            self.copy_button.setMenu(menu)
+            self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.word_button: QToolButton | None = None
         self.regenerate_button: QToolButton | None = None
         self.edit_button: QToolButton | None = None
@@ -178,7 +192,14 @@ class MessageWidget(QFrame):
         return self.message.content if self.role == "user" else self.content()
 
     def _on_copy_button_clicked(self) -> None:
-        copy_text(self.text())
+        if self.role == "user":
+            copy_text(self.text())  # a question is shown as typed, so it is copied as typed
+        else:
+            copy_reply(self.text())
+        self._confirm(self.copy_button, self.tr("Copied"), self.tr("Copy"))
+
+    def _on_copy_markdown_action_triggered(self) -> None:
+        copy_markdown(self.text())
         self._confirm(self.copy_button, self.tr("Copied"), self.tr("Copy"))
 
     def _on_word_button_clicked(self) -> None:

@@ -3,8 +3,10 @@ the notice that offers to undo an edit."""
 
 from __future__ import annotations
 
+import math
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -32,8 +34,47 @@ def translate_error(kind: str) -> str:
 
 
 
+class FittedText(QPlainTextEdit):
+    """Read-only text as tall as its lines, up to ``max_lines``; beyond that it scrolls. Its
+    height follows the text as it streams in and as a new width wraps it again."""
+
+    def __init__(self, max_lines: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.max_lines = max_lines
+        self._width = -1
+        self.setReadOnly(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.document().documentLayout().documentSizeChanged.connect(self.fit)
+        self.fit()
+
+    def fit(self) -> None:
+        """Take the height the text needs, capped at ``max_lines`` lines."""
+        layout = self.document().documentLayout()
+        cap = self.max_lines * self.fontMetrics().lineSpacing()
+        needed = 0.0
+        block = self.document().begin()
+        while block.isValid() and needed < cap:  # only the first screenful is laid out
+            needed += layout.blockBoundingRect(block).height()
+            block = block.next()
+        needed = max(min(needed, cap), self.fontMetrics().lineSpacing())
+        margins = self.contentsMargins()
+        height = (math.ceil(needed + 2 * self.document().documentMargin())
+                  + margins.top() + margins.bottom())
+        if height != self.height() or self.minimumHeight() != height:
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != self._width:  # wrapped anew: the line count may differ
+            self._width = event.size().width()
+            self.fit()
+
+
 class ThinkingSection(QWidget):
-    """Qwen's reasoning, apart from the answer and collapsed by default."""
+    """Qwen's reasoning, apart from the answer and collapsed by default. Expanded, it is as tall
+    as the reasoning, up to ``MAX_LINES`` lines, then it scrolls."""
+
+    MAX_LINES = 12
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,10 +87,7 @@ class ThinkingSection(QWidget):
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.toggle.setAutoRaise(True)
-        self.view = QPlainTextEdit(self)
-        self.view.setReadOnly(True)
-        self.view.setFrameShape(QFrame.Shape.NoFrame)
-        self.view.setMaximumHeight(260)
+        self.view = FittedText(self.MAX_LINES, self)
         self.view.setVisible(False)
         self.view.setStyleSheet("QPlainTextEdit { color: palette(placeholder-text); }")
         layout = QVBoxLayout(self)
