@@ -409,6 +409,10 @@ async def _search(context: AppContext, args: argparse.Namespace) -> int:
     if results.keyword_only and not args.keyword_only:
         reason = results.error.message if results.error else "nothing is indexed by meaning yet"
         print(f"Keyword search only: {reason}", file=sys.stderr)
+    if results.exact is False:
+        closest = "closest by meaning" if not results.keyword_only else "closest matches"
+        print(f"No note contains “{results.exact_text}” exactly"
+              + (f"; these are the {closest}." if results.hits else "."), file=sys.stderr)
     if args.json:
         print(json_text([h.to_json() for h in results.hits]))
         return EXIT_OK
@@ -417,7 +421,10 @@ async def _search(context: AppContext, args: argparse.Namespace) -> int:
         return EXIT_OK
     for number, hit in enumerate(results.hits, start=1):
         lines = f"{hit.line_start}" if hit.line_start == hit.line_end else f"{hit.line_start}-{hit.line_end}"
-        print(f"{number}. {hit.path}:{lines}  ({hit.score:.0%})")
+        # What the user may trust: an exact match is one; a percentage is the meaning similarity.
+        notes = (["exact match"] if hit.exact else []) + (
+            [] if hit.similarity_percent is None else [f"{hit.similarity_percent}% similar"])
+        print(f"{number}. {hit.path}:{lines}" + (f"  ({' · '.join(notes)})" if notes else ""))
         if hit.heading:
             print(f"   {hit.heading}")
         print(f"   {hit.snippet.marked('[', ']')}")

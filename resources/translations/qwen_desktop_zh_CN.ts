@@ -1235,24 +1235,24 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+109"/>
+        <location line="+125"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-108"/>
-        <location line="+109"/>
+        <location line="-124"/>
+        <location line="+125"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-108"/>
-        <location line="+109"/>
+        <location line="-124"/>
+        <location line="+125"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-106"/>
+        <location line="-122"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1272,7 +1272,7 @@ Log folder: %1</source>
         <translation>请在左侧添加笔记文件夹。Qwen Desktop 会读取并自动保持更新，按含义查找笔记。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
         <source>Keyword search only: add your API key in Settings to search by meaning.</source>
         <translation>仅关键词搜索：在“设置”中添加 API 密钥即可按语义搜索。</translation>
     </message>
@@ -1287,7 +1287,22 @@ Log folder: %1</source>
         <translation>仅关键词搜索：笔记尚未建立语义索引。</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+3"/>
+        <source>No note contains “%1” exactly.</source>
+        <translation>没有笔记完全包含“%1”。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No note contains “%1” exactly; these are the closest matches.</source>
+        <translation>没有笔记完全包含“%1”；以下是最接近的结果。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No note contains “%1” exactly; these are the closest by meaning.</source>
+        <translation>没有笔记完全包含“%1”；以下是意思最接近的笔记。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>No results.</source>
         <translation>未找到结果。</translation>
     </message>
@@ -1302,7 +1317,17 @@ Log folder: %1</source>
         <translation>第 %1 行</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+6"/>
+        <source>exact match</source>
+        <translation>完全匹配</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1% similar in meaning</source>
+        <translation>意思相似度 %1%</translation>
+    </message>
+    <message>
+        <location line="+37"/>
         <source>Could not open %1: no app on this computer opened it.</source>
         <translation>无法打开 %1：这台电脑上没有应用打开它。</translation>
     </message>

@@ -6,6 +6,11 @@ incrementally: rows added since the last search are appended; a deletion (change
 files) reloads the matrix. Keyword search always works; when the query cannot be embedded (no
 key, no network) the result says it is keyword-only, and why.
 
+A query that looks like a code (``REF-0777``) or is a quoted phrase puts the chunks that contain
+it as written first, and the result says whether any did (``SearchResults.exact``). The fused
+score only orders hits; the number to show a person is the meaning similarity
+(``SearchHit.vector_score``, a cosine), which is never 1 for a text that merely resembles the query.
+
 Blocking parts run on the searcher's own thread with its own SQLite connection, so a search
 never waits behind an index run's writes.
 """
@@ -27,7 +32,15 @@ import numpy as np
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.index_embedding import unit_vectors
-from desktop.core.notes.keywords import Snippet, fts_match, make_snippet, parse_query
+from desktop.core.notes.keywords import (
+    Snippet,
+    exact_pattern,
+    exact_phrase,
+    fts_match,
+    fts_phrase,
+    make_snippet,
+    parse_query,
+)
 from desktop.core.notes.models import Embedder, live_model, request_dimensions
 from desktop.core.notes.store import NoteStore
 from desktop.core.notes.store_records import IndexModel
@@ -36,6 +49,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 50  # from each of the two lists before fusion
+EXACT_CANDIDATES = 500  # chunks with a code's words in sequence, checked for the code as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +61,17 @@ class SearchHit:
     line_start: int
     line_end: int
     snippet: Snippet
-    score: float  # 0..1: 1 = first in every list used
-    vector_score: float | None  # cosine similarity, when the vector part found it
+    score: float  # 0..1, for ordering only: 1 = first in every list searched
+    vector_score: float | None  # cosine similarity, when the vector part found it: the one to show
     keyword_rank: int | None  # 1-based rank in the keyword list, when it found it
+    exact: bool = False  # contains the code or quoted phrase the query asked for, as written
+
+    @property
+    def similarity_percent(self) -> int | None:
+        """The meaning similarity as a whole percentage, or None when meaning did not find it."""
+        if self.vector_score is None:
+            return None
+        return max(0, min(100, round(self.vector_score * 100)))
 
     @property
     def file_name(self) -> str:
@@ -68,6 +90,7 @@ class SearchHit:
             "score": round(self.score, 4),
             "vector_score": None if self.vector_score is None else round(self.vector_score, 4),
             "keyword_rank": self.keyword_rank,
+            "exact": self.exact,
         }
 
 
@@ -78,6 +101,13 @@ class SearchResults:
     keyword_only: bool  # only keyword search could run
     error: QwenError | None = None  # why the meaning part did not run (no key, network…)
     local_seconds: float = 0.0  # time spent locally (without the query's embedding request)
+    # For a code-like or quoted query: whether any note contains it as written. None otherwise.
+    exact: bool | None = None
+
+    @property
+    def exact_text(self) -> str | None:
+        """What the query asked to find as written (a code, or a quoted phrase without its quotes)."""
+        return exact_phrase(self.query)
 
 
 class VectorIndex:
@@ -150,14 +180,20 @@ class VectorIndex:
 
 
 def fuse(
-    vector_ids: Sequence[int], keyword_ids: Sequence[int], k: int = RRF_K
+    vector_ids: Sequence[int], keyword_ids: Sequence[int], k: int = RRF_K, *,
+    searched: int | None = None,
 ) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of two ranked lists; scores scaled so 1.0 = first in both."""
+    """Reciprocal rank fusion of two ranked lists; scores scaled so 1.0 = first in every list
+    ``searched`` (by default the lists that found something). Pass the number of searches that
+    ran: a keyword search that found nothing still counts, so the best of the meaning list alone
+    scores 0.5, not 1."""
     scores: dict[int, float] = {}
     for ranked in (vector_ids, keyword_ids):
         for rank, chunk_id in enumerate(ranked, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
     lists = (1 if vector_ids else 0) + (1 if keyword_ids else 0)
+    if searched is not None:
+        lists = max(lists, searched)
     best = lists / (k + 1) if lists else 1.0
     return sorted(((cid, s / best) for cid, s in scores.items()), key=lambda x: -x[1])
 
@@ -210,10 +246,10 @@ class Searcher:
                 except TimeoutError:
                     error = QwenError(ErrorKind.TIMEOUT, "query embedding")
         started = time.perf_counter()
-        hits = await self._run(self._search_local, query, k, query_vector)
+        hits, exact = await self._run(self._search_local, query, k, query_vector)
         return SearchResults(
             query, hits, keyword_only=query_vector is None, error=error,
-            local_seconds=time.perf_counter() - started,
+            local_seconds=time.perf_counter() - started, exact=exact,
         )
 
     def _refresh_and_model(self) -> IndexModel | None:
@@ -245,24 +281,33 @@ class Searcher:
     def search_local(self, query: str, k: int, query_vector: np.ndarray | None) -> tuple[SearchHit, ...]:
         """The local part of a search (blocking; for benchmarks and tests)."""
         self.vectors.refresh(self.store)
-        return self._search_local(query, k, query_vector)
+        return self._search_local(query, k, query_vector)[0]
 
     def _search_local(
         self, query: str, k: int, query_vector: np.ndarray | None
-    ) -> tuple[SearchHit, ...]:
+    ) -> tuple[tuple[SearchHit, ...], bool | None]:
+        """The hits, and for a code-like or quoted query whether any contains it as written."""
         terms = parse_query(query)
         vector_hits = self.vectors.top(query_vector, CANDIDATES) if query_vector is not None else []
         match = fts_match(terms)
         keyword_ids = self.store.keyword_search(match, CANDIDATES) if match else []
         vector_ids = [cid for cid, _ in vector_hits]
-        fused = fuse(vector_ids, keyword_ids)
+        searched = (query_vector is not None) + (match is not None)
+        fused = dict(fuse(vector_ids, keyword_ids, searched=searched))
+        phrase = exact_phrase(query)
+        exact_ids = self._exact_matches(phrase) if phrase is not None else []
+        exact_set = set(exact_ids)
+        # Exact matches first (in fused order; those beyond the keyword candidates after them),
+        # then everything else in fused order.
+        ordered = ([cid for cid in fused if cid in exact_set]
+                   + [cid for cid in exact_ids if cid not in fused]
+                   + [cid for cid in fused if cid not in exact_set])
         cosine = dict(vector_hits)
         keyword_rank = {cid: rank for rank, cid in enumerate(keyword_ids, start=1)}
         # Ask for a few more than k: a chunk deleted since the matrix was loaded is dropped here.
-        wanted = [cid for cid, _ in fused[: k + 10]]
-        infos = self.store.chunk_infos(wanted)
+        infos = self.store.chunk_infos(ordered[: k + 10])
         hits: list[SearchHit] = []
-        for cid, score in fused:
+        for cid in ordered:
             info = infos.get(cid)
             if info is None:
                 continue
@@ -270,13 +315,32 @@ class Searcher:
                 SearchHit(
                     chunk_id=cid, path=info.path, folder=info.folder, heading=info.heading,
                     line_start=info.line_start, line_end=info.line_end,
-                    snippet=make_snippet(info.text, terms), score=score,
+                    snippet=make_snippet(info.text, terms), score=fused.get(cid, 0.0),
                     vector_score=cosine.get(cid), keyword_rank=keyword_rank.get(cid),
+                    exact=cid in exact_set,
                 )
             )
             if len(hits) >= k:
                 break
-        return tuple(hits)
+        return tuple(hits), (None if phrase is None else bool(exact_ids))
+
+    def _exact_matches(self, phrase: str) -> list[int]:
+        """The chunks (best keyword rank first) whose file name, heading or text contain
+        ``phrase`` as written; the keyword index finds those with its words in sequence."""
+        match = fts_phrase(phrase)
+        if match is None:
+            return []
+        candidates = self.store.keyword_search(match, EXACT_CANDIDATES)
+        infos = self.store.chunk_infos(candidates)
+        pattern = exact_pattern(phrase)
+        found: list[int] = []
+        for cid in candidates:
+            info = infos.get(cid)
+            if info is not None and pattern.search(
+                f"{os.path.basename(info.path)}\n{info.heading}\n{info.text}"
+            ):
+                found.append(cid)
+        return found
 
 
 class SharedSearcher:

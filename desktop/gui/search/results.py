@@ -101,16 +101,25 @@ class ResultsPanel(QWidget):
     def show_results(self, results: SearchResults) -> None:
         self.list.clear()
         self._say_open_failed(None)
+        notices: list[str] = []
         if results.keyword_only:
             if results.error is not None and results.error.kind is ErrorKind.NO_KEY:
-                notice = self.tr("Keyword search only: add your API key in Settings to search by meaning.")
+                notices.append(self.tr("Keyword search only: add your API key in Settings to search by meaning."))
             elif results.error is not None:
-                notice = self.tr("Keyword search only: %1").replace(
-                    "%1", QCoreApplication.translate("Errors", results.error.message))
+                notices.append(self.tr("Keyword search only: %1").replace(
+                    "%1", QCoreApplication.translate("Errors", results.error.message)))
             else:
-                notice = self.tr("Keyword search only: your notes are not indexed by meaning yet.")
-            self.notice_label.setText(notice)
-        self.notice_label.setVisible(results.keyword_only)
+                notices.append(self.tr("Keyword search only: your notes are not indexed by meaning yet."))
+        if results.exact is False:
+            if not results.hits:
+                notice = self.tr("No note contains “%1” exactly.")
+            elif results.keyword_only:
+                notice = self.tr("No note contains “%1” exactly; these are the closest matches.")
+            else:
+                notice = self.tr("No note contains “%1” exactly; these are the closest by meaning.")
+            notices.append(notice.replace("%1", results.exact_text or results.query))
+        self.notice_label.setText("\n".join(notices))
+        self.notice_label.setVisible(bool(notices))
         for hit in results.hits:
             self._add_result(hit)
         if not results.hits:
@@ -125,7 +134,14 @@ class ResultsPanel(QWidget):
         lines = (self.tr("line %1").replace("%1", str(hit.line_start)) if hit.line_start == hit.line_end
                  else self.tr("lines %1").replace("%1", f"{hit.line_start}–{hit.line_end}"))
         details = [hit.heading] if hit.heading else []
-        details += [lines, f"{round(hit.score * 100)}%", hit.folder]
+        details.append(lines)
+        # Only what the user can trust: an exact match says so; a percentage is the meaning
+        # similarity, shown only when the search by meaning found the note.
+        if hit.exact:
+            details.append(self.tr("exact match"))
+        if hit.similarity_percent is not None:
+            details.append(self.tr("%1% similar in meaning").replace("%1", str(hit.similarity_percent)))
+        details.append(hit.folder)
         text = (f"<b>{html.escape(hit.file_name)}</b><br>"
                 f"<small>{html.escape(' · '.join(details))}</small><br>{snippet_html(hit.snippet)}")
         item = QListWidgetItem()

@@ -6,7 +6,7 @@ import html
 import os
 import sys
 
-from PySide6.QtCore import QProcess, QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, QProcess, QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem
 
@@ -42,9 +42,29 @@ def show_in_folder(path: str) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
 
+class _RowFitter(QObject):
+    """Fits a list's rich rows again whenever its viewport changes width: when the list is first
+    laid out or shown (rows added before that were measured at a width that was not final), and
+    when the vertical scroll bar comes or goes (rows fitted to the wider viewport are clipped)."""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self._view = view
+        self._width = -1
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self._view.viewport().width() != self._width:
+            self._width = self._view.viewport().width()
+            fit_all(self._view)
+        return False
+
+
 def add_rich_item(view: QListWidget, item: QListWidgetItem, text: str) -> None:
     """A list row showing wrapped rich text (the list's own rows cannot wrap HTML). ``text`` is
     HTML we built, with everything from outside escaped."""
+    if view.findChild(_RowFitter) is None:
+        _RowFitter(view)
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setWordWrap(True)
@@ -59,7 +79,9 @@ def fit_item(view: QListWidget, item: QListWidgetItem) -> None:
     label = view.itemWidget(item)
     if label is not None:
         width = max(100, view.viewport().width())
-        item.setSizeHint(QSize(width, label.heightForWidth(width)))
+        size = QSize(width, label.heightForWidth(width))
+        if item.sizeHint() != size:
+            item.setSizeHint(size)
 
 
 def fit_all(view: QListWidget) -> None:
