@@ -25,6 +25,17 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are Qwen, a helpful assistant. Answer in the language of the user's question. "
     "Use Markdown where it helps."
 )
+# The same default for a window shown in Chinese. Only the untouched English default is replaced by
+# it (see system_prompt_for); a prompt the user wrote is sent as written.
+DEFAULT_SYSTEM_PROMPT_ZH = "你是通义千问，一个乐于助人的助手。请用用户提问所用的语言回答，需要时使用 Markdown。"
+
+
+def system_prompt_for(prompt: str, *, chinese: bool) -> str:
+    """The system prompt to send: the Chinese default when the app speaks Chinese and the stored
+    prompt is still the English default; otherwise the stored prompt, unchanged."""
+    if chinese and prompt.strip() == DEFAULT_SYSTEM_PROMPT:
+        return DEFAULT_SYSTEM_PROMPT_ZH
+    return prompt
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+91"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+93"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -152,7 +152,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+151"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+152"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -1199,6 +1199,19 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>QFileDialog</name>
+    <message>
+        <location filename="../../desktop/gui/common/i18n.py" line="+20"/>
+        <source>&amp;Look in:</source>
+        <translation>查找范围(&amp;L)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Files of &amp;type:</source>
+        <translation>文件类型(&amp;T)：</translation>
+    </message>
+</context>
+<context>
     <name>Regions</name>
     <message>
         <location filename="../../desktop/core/regions.py" line="+33"/>
@@ -1379,7 +1392,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+75"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+86"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1414,7 +1427,7 @@ Log folder: %1</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+21"/>
         <source>Use system settings</source>
         <translation>使用系统设置</translation>
     </message>
@@ -1474,7 +1487,7 @@ Log folder: %1</source>
         <translation>刷新列表</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+18"/>
         <source>Deep thinking on by default (models that support it)</source>
         <translation>默认开启深度思考（仅限支持的模型）</translation>
     </message>
@@ -1485,7 +1498,7 @@ Log folder: %1</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -1506,6 +1519,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>Restart now</source>
+        <translation>立即重启</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Appearance</source>
         <translation>外观</translation>
     </message>
@@ -1515,7 +1533,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+68"/>
+        <location line="+81"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -1535,7 +1553,17 @@ Log folder: %1</source>
         <translation>代理需要时填写</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+42"/>
+        <source>The temperature goes from 0 to 2.</source>
+        <translation>温度的取值范围是 0 到 2。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The temperature goes from 0 to 2: %1 was set to %2.</source>
+        <translation>温度的取值范围是 0 到 2：%1 已改为 %2。</translation>
+    </message>
+    <message>
+        <location line="+28"/>
         <source>Proxy password saved in the system keyring.</source>
         <translation>代理密码已保存到系统密钥环。</translation>
     </message>
@@ -1550,7 +1578,7 @@ Log folder: %1</source>
         <translation>代理密码已删除。</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location filename="../../desktop/gui/settings/key.py" line="+40"/>
         <source>No API key is set.</source>
         <translation>尚未设置 API 密钥。</translation>
     </message>
@@ -1560,32 +1588,37 @@ Log folder: %1</source>
         <translation>正在使用环境变量 DASHSCOPE_API_KEY 中的密钥（%1），它优先于已保存的密钥。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Using %1 for this session only; it will be forgotten when the app closes.</source>
         <translation>仅在本次运行中使用 %1，关闭应用后即清除。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Saved in the system keyring (%1).</source>
         <translation>已保存到系统凭据存储（%1）。</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <source>Paste a key first.</source>
         <translation>请先粘贴密钥。</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+18"/>
         <source>No system keyring is available, so the key cannot be stored safely. You can use it for this session only; it will not be written to disk.</source>
         <translation>系统凭据存储不可用，无法安全保存密钥。您可以仅在本次运行中使用它，密钥不会写入磁盘。</translation>
     </message>
     <message>
-        <location line="+69"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+67"/>
+        <source>Enter the service address (it starts with https://).</source>
+        <translation>请输入服务地址（以 https:// 开头）。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Testing…</source>
         <translation>正在测试…</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+9"/>
         <source>Connected. 1 chat model available.</source>
         <translation>连接成功，有 1 个对话模型可用。</translation>
     </message>
@@ -1600,6 +1633,68 @@ Log folder: %1</source>
         <location line="+8"/>
         <source>This key belongs to the region %1. Choose that region above.</source>
         <translation>此密钥属于“%1”地域，请在上方选择该地域。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Refreshing…</source>
+        <translation>正在刷新…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>1 model</source>
+        <translation>1 个模型</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n models</source>
+        <translation>
+            <numerusform>%n 个模型</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop/gui/settings/parts.py" line="+19"/>
+        <source>No API key is set. Paste your DashScope API key into the API key field and press Save.</source>
+        <translation>尚未设置 API 密钥。请把您的 DashScope API 密钥粘贴到 API 密钥框中，然后点击“保存”。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The API key was not accepted. Check that it is copied completely and that the region chosen here matches the region where the key was created.</source>
+        <translation>API 密钥未通过验证。请检查密钥是否复制完整，并确认这里选择的地域与创建该密钥时所选的地域一致。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Your account may not use this model. Activate it in the Model Studio console or choose another model.</source>
+        <translation>您的账号无权使用此模型。请在百炼控制台开通该模型，或选择其他模型。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This model does not exist or is not available in this region. Choose another model (model names are case-sensitive).</source>
+        <translation>此模型不存在，或在当前地域不可用。请选择其他模型（模型名称区分大小写）。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Could not connect through the proxy. Check the proxy address and password.</source>
+        <translation>无法通过代理连接。请检查代理地址和密码。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The service address sent the request on to another address. Qwen Desktop does not follow it, so your API key is not sent there. If you set a custom URL, check it.</source>
+        <translation>服务地址把请求转到了另一个地址。Qwen Desktop 不会跟随转向，因此您的 API 密钥不会被发送到那里。如果设置了自定义 URL，请检查它。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The service address is not a valid URL. Check the custom URL: it starts with https:// and names a host.</source>
+        <translation>服务地址不是有效的 URL。请检查自定义 URL：它以 https:// 开头，并包含主机名。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The address was not found. If you set a custom URL, check it.</source>
+        <translation>找不到该地址。如果设置了自定义 URL，请检查它。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The notes index was built with another embedding model or size. Index the notes again to search them with the model chosen now.</source>
+        <translation>笔记索引是用另一个向量模型或维度建立的。请重新索引笔记，才能用现在选择的模型搜索。</translation>
     </message>
 </context>
 <context>

@@ -47,11 +47,13 @@ from desktop.core.i18n import fill
 from desktop.core.models import Thinking, thinking_mode
 from desktop.core.pricing import format_cny
 from desktop.core.runtime import Session
+from desktop.core.settings import system_prompt_for
 from desktop.gui.chat.conversations import ConversationView
 from desktop.gui.chat.composer import Composer
 from desktop.gui.chat.exporting import choose_export_file, export_conversation
 from desktop.gui.chat.parts import UndoNotice
 from desktop.gui.common.confirm import confirm
+from desktop.gui.common.i18n import ui_is_chinese
 from desktop.gui.common.plain import plain_label, search_field
 from desktop.gui.chat.messages import MessageWidget
 from desktop.gui.common.panes import side_and_main
@@ -312,7 +314,8 @@ class ChatTab(QWidget):
         s = self.session.settings
         if use_notes is None:
             use_notes = self.notes_box.isChecked() and self.notes_box.isEnabled()
-        return ChatOptions(model=s.model, system_prompt=s.system_prompt, temperature=s.temperature,
+        prompt = system_prompt_for(s.system_prompt, chinese=ui_is_chinese())
+        return ChatOptions(model=s.model, system_prompt=prompt, temperature=s.temperature,
                            thinking=self.thinking_box.isChecked(), use_notes=use_notes)
 
     def send(self) -> None:

@@ -7,8 +7,19 @@ from importlib import resources
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from desktop.core.i18n import QT_TRANSLATE_NOOP
+
 log = logging.getLogger(__name__)
 SUPPORTED = ("zh_CN",)
+
+# Qt's own widget file dialog (used where there is no native one, e.g. offscreen or without a
+# desktop portal) has labels whose source text changed in Qt 6 while qtbase_zh_CN.qm still holds
+# the old texts, so they stayed English. Our translation carries them in Qt's context; Qt's
+# translator is installed last and so asked first, which keeps every text it does have.
+QT_FILE_DIALOG_TEXTS = (
+    QT_TRANSLATE_NOOP("QFileDialog", "&Look in:"),
+    QT_TRANSLATE_NOOP("QFileDialog", "Files of &type:"),
+)
 
 
 def translations_dir() -> str:
@@ -19,6 +30,11 @@ def pick_locale(language: str) -> QLocale:
     if language and language != "system":
         return QLocale(language)
     return QLocale.system()
+
+
+def ui_is_chinese() -> bool:
+    """Whether the window speaks Chinese (install() set the default locale to the language used)."""
+    return QLocale().language() == QLocale.Language.Chinese
 
 
 def install(app: QCoreApplication, language: str) -> list[QTranslator]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QProcess, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,9 +37,12 @@ from desktop.core.models import DEFAULT_CHAT_MODELS
 from desktop.core.proxy_password import split_password, with_password
 from desktop.core.regions import CUSTOM_LABEL, REGIONS, Region, resolve_base_url
 from desktop.core.runtime import Session, connection_config
-from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource, clean_key, mask_key
-from desktop.gui.chat.parts import translate_error
+from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource
+from desktop.core.settings import DEFAULT_SYSTEM_PROMPT, system_prompt_for
 from desktop.core.tasks import TaskRunner
+from desktop.gui.common.i18n import ui_is_chinese
+from desktop.gui.settings.key import KeySection
+from desktop.gui.settings.parts import TemperatureBox, error_text, restart_command, status_area
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,13 @@ CONSOLE_URL_INTL = "https://modelstudio.console.alibabacloud.com/?tab=model#/api
 LANGUAGES = (("system", None), ("en", "English"), ("zh_CN", "简体中文"))
 
 
-class SettingsTab(QWidget):
+def start_detached(program: str, arguments: list[str]) -> bool:
+    """Start a process that outlives this one (the tests put a recorder in its place)."""
+    result = QProcess.startDetached(program, arguments)
+    return bool(result[0] if isinstance(result, tuple) else result)
+
+
+class SettingsTab(KeySection, QWidget):
     settings_changed = Signal()
     key_changed = Signal()
 
@@ -59,6 +68,8 @@ class SettingsTab(QWidget):
         self.tasks = tasks
         self._loading = False
         self._announced = session.settings  # the settings the other tabs were last told about
+        self.start_detached: Callable[[str, list[str]], bool] = start_detached
+        self._out_of_range = ""  # the temperature typed outside 0-2, until editing ends
         self._setup_ui()
         self._load()
         self._connect_signals()
@@ -100,8 +111,12 @@ class SettingsTab(QWidget):
         key_box = QGroupBox(self.tr("API key"), self)
         key_layout = QVBoxLayout(key_box)
         key_layout.addLayout(key_row)
-        key_layout.addWidget(self.key_status)
-        key_layout.addWidget(self.session_key_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # Status lines sit in boxes of a fixed height (status_area): text appearing in them, often
+        # after a click or on leaving a field to click a button, never moves the buttons below.
+        status_row = QHBoxLayout()
+        status_row.addWidget(status_area(self.key_status, 2), 1, Qt.AlignmentFlag.AlignTop)
+        status_row.addWidget(self.session_key_button, 0, Qt.AlignmentFlag.AlignTop)
+        key_layout.addLayout(status_row)
 
         # Connection
         self.region_combo = QComboBox(self)
@@ -139,17 +154,17 @@ class SettingsTab(QWidget):
         conn = QFormLayout(conn_box)
         conn.addRow(self.tr("Region"), self.region_combo)
         conn.addRow(self.tr("Custom URL"), self.custom_url)
-        conn.addRow("", self.url_note)
+        conn.addRow("", status_area(self.url_note, 1))
         conn.addRow(self.tr("Proxy"), self.proxy_combo)
         conn.addRow(self.tr("Proxy address"), self.proxy_url)
         password_row = QHBoxLayout()
         password_row.addWidget(self.proxy_password, 1)
         password_row.addWidget(self.forget_proxy_password_button)
         conn.addRow(self.tr("Proxy password"), password_row)
-        conn.addRow("", self.proxy_password_status)
+        conn.addRow("", status_area(self.proxy_password_status, 2))
         test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.test_result, 1)
+        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        test_row.addWidget(status_area(self.test_result, 3), 1, Qt.AlignmentFlag.AlignTop)
         conn.addRow("", test_row)
 
         # Model and behaviour
@@ -161,19 +176,27 @@ class SettingsTab(QWidget):
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.refresh_models_button)
+        self.models_status = QLabel(self)
+        self.models_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.models_status.setObjectName("modelsStatus")
+        self.models_status.setWordWrap(True)
         self.system_prompt = QPlainTextEdit(self)
         self.system_prompt.setMaximumHeight(90)
-        self.temperature = QDoubleSpinBox(self)
-        self.temperature.setRange(0.0, 1.99)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setDecimals(2)
+        self.temperature = TemperatureBox(self)
         self.temperature.setMaximumWidth(120)
+        self.temperature_note = QLabel(self)
+        self.temperature_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.temperature_note.setObjectName("temperatureNote")
+        temperature_row = QHBoxLayout()
+        temperature_row.addWidget(self.temperature)
+        temperature_row.addWidget(self.temperature_note, 1)
         self.thinking_default = QCheckBox(self.tr("Deep thinking on by default (models that support it)"), self)
         model_box = QGroupBox(self.tr("Model"), self)
         model_form = QFormLayout(model_box)
         model_form.addRow(self.tr("Model"), model_row)
+        model_form.addRow("", status_area(self.models_status, 2))
         model_form.addRow(self.tr("System prompt"), self.system_prompt)
-        model_form.addRow(self.tr("Temperature"), self.temperature)
+        model_form.addRow(self.tr("Temperature"), temperature_row)
         model_form.addRow("", self.thinking_default)
 
         # Appearance
@@ -182,10 +205,16 @@ class SettingsTab(QWidget):
             self.language_combo.addItem(name or self.tr("System language"), code)
         self.language_note = QLabel(self.tr("Language changes apply after restarting the app."), self)
         self.language_note.setVisible(False)
+        self.restart_button = QPushButton(self.tr("Restart now"), self)
+        self.restart_button.setVisible(False)
         look_box = QGroupBox(self.tr("Appearance"), self)
         look = QFormLayout(look_box)
         look.addRow(self.tr("Language"), self.language_combo)
-        look.addRow("", self.language_note)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.language_note)
+        note_row.addWidget(self.restart_button)
+        note_row.addStretch(1)
+        look.addRow("", note_row)
 
         content = QWidget(self)
         content.setMaximumWidth(920)
@@ -216,15 +245,24 @@ class SettingsTab(QWidget):
         self.custom_url.editingFinished.connect(self._on_setting_edited)
         self.proxy_combo.currentIndexChanged.connect(self._on_setting_edited)
         self.proxy_url.editingFinished.connect(self._on_setting_edited)
+        # A test result says how the connection as it was worked: not one after it changed.
+        for edit in (self.key_edit, self.custom_url, self.proxy_url, self.proxy_password):
+            edit.textEdited.connect(self._on_connection_edited)
+        for combo in (self.region_combo, self.proxy_combo):
+            combo.currentIndexChanged.connect(self._on_connection_edited)
+        self.key_changed.connect(self._on_connection_edited)
         self.proxy_password.editingFinished.connect(self._on_proxy_password_edited)
         self.forget_proxy_password_button.clicked.connect(self.forget_proxy_password)
         self.model_combo.currentTextChanged.connect(self._on_setting_edited)
         self.system_prompt.textChanged.connect(self._on_setting_edited)
         self.temperature.valueChanged.connect(self._on_setting_edited)
+        self.temperature.lineEdit().textEdited.connect(self._on_temperature_typed)
+        self.temperature.editingFinished.connect(self._on_temperature_finished)
         self.thinking_default.toggled.connect(self._on_setting_edited)
         self.language_combo.currentIndexChanged.connect(self._on_language_changed)
         self.test_button.clicked.connect(self.test_connection)
         self.refresh_models_button.clicked.connect(self.refresh_models)
+        self.restart_button.clicked.connect(self.restart_now)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -236,7 +274,7 @@ class SettingsTab(QWidget):
         self.proxy_combo.setCurrentIndex(max(0, self.proxy_combo.findData(s.proxy_mode)))
         self.proxy_url.setText(split_password(s.proxy_url)[0])
         self.model_combo.setCurrentText(s.model)
-        self.system_prompt.setPlainText(s.system_prompt)
+        self.system_prompt.setPlainText(self._shown_prompt(s.system_prompt))
         self.temperature.setValue(s.temperature)
         self.thinking_default.setChecked(s.thinking)
         self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(s.language)))
@@ -279,12 +317,45 @@ class SettingsTab(QWidget):
             proxy_mode=self.proxy_combo.currentData(),
             proxy_url=self._proxy_url_to_save(),
             model=model,
-            system_prompt=self.system_prompt.toPlainText(),
+            system_prompt=self._prompt_to_save(),
             temperature=round(self.temperature.value(), 2),
             thinking=self.thinking_default.isChecked(),
         )
         self._update_enabled()
         self.save()
+
+    def _shown_prompt(self, stored: str) -> str:
+        """The prompt as it is sent: the untouched English default reads in Chinese in a Chinese window."""
+        return system_prompt_for(stored, chinese=ui_is_chinese())
+
+    def _prompt_to_save(self) -> str:
+        """What the box holds, except that the default shown in Chinese is kept as the default (so
+        it stays the default in either language); anything the user wrote is saved as written."""
+        text = self.system_prompt.toPlainText()
+        if text == self._shown_prompt(DEFAULT_SYSTEM_PROMPT) and text != DEFAULT_SYSTEM_PROMPT:
+            return DEFAULT_SYSTEM_PROMPT
+        return text
+
+    def _on_connection_edited(self, *_: object) -> None:
+        if self._loading:
+            return
+        self.tasks.cancel("connection-test")
+        self.test_result.clear()
+        self.models_status.clear()
+
+    def _on_temperature_typed(self, _text: str) -> None:
+        if self.temperature.out_of_range():
+            self._out_of_range = self.temperature.lineEdit().text().strip()
+            self.temperature_note.setText(self.tr("The temperature goes from 0 to 2."))
+        else:
+            self._out_of_range = ""
+            self.temperature_note.clear()
+
+    def _on_temperature_finished(self) -> None:
+        if self._out_of_range:
+            self.temperature_note.setText(fill(self.tr("The temperature goes from 0 to 2: %1 was set to %2."),
+                                               self._out_of_range, self.temperature.text()))
+            self._out_of_range = ""
 
     def _proxy_url_to_save(self) -> str:
         """The address typed, without a password: one typed into the address goes to the keyring
@@ -324,7 +395,7 @@ class SettingsTab(QWidget):
             await self.session.forget_proxy_password()
             self.proxy_password_status.setText(self.tr("Proxy password deleted."))
         except KeyringUnavailable:
-            self.proxy_password_status.setText(translate_error(ErrorKind.KEYRING.value))
+            self.proxy_password_status.setText(error_text(ErrorKind.KEYRING))
         self.proxy_password_status.setVisible(True)
         self._update_proxy_password_state()
 
@@ -333,7 +404,22 @@ class SettingsTab(QWidget):
             return
         self.session.settings = self.session.settings.replace(language=self.language_combo.currentData())
         self.language_note.setVisible(True)
+        self.restart_button.setVisible(True)
         self.save()
+
+    def restart_now(self) -> None:
+        self.tasks.start("restart", self._restart())
+
+    async def _restart(self) -> None:
+        """Write the settings, close the window the usual way (which also lets a new start take
+        over the data directory), then start the app again."""
+        if self.session.store is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.session.store.flush)
+        if not self.window().close():
+            return
+        program, arguments = restart_command()
+        if not self.start_detached(program, arguments):
+            log.error("could not start %s %s again", program, arguments)
 
     def save(self) -> None:
         """Tell the other tabs; the session's settings store writes the file (debounced, off the
@@ -346,94 +432,6 @@ class SettingsTab(QWidget):
         if self.session.settings != self._announced:
             self._announced = self.session.settings
             self.settings_changed.emit()
-
-    # -- the key ---------------------------------------------------------------------------
-
-    def update_key_status(self) -> None:
-        key = self.session.key
-        self.welcome.setVisible(key is None)
-        if key is None:
-            text = self.tr("No API key is set.")
-        elif key.source is KeySource.ENVIRONMENT:
-            text = fill(self.tr("Using the key from the DASHSCOPE_API_KEY environment variable (%1). "
-                           "It takes precedence over a saved key."), mask_key(key.value))
-        elif key.source is KeySource.SESSION:
-            text = fill(self.tr("Using %1 for this session only; it will be forgotten when the app "
-                           "closes."), mask_key(key.value))
-        else:
-            text = fill(self.tr("Saved in the system keyring (%1)."), mask_key(key.value))
-        self.key_status.setText(text)
-        self.delete_key_button.setEnabled(key is not None and key.source is not KeySource.ENVIRONMENT)
-        self._update_proxy_password_state()  # read from the keyring with the key
-
-    def _on_show_key_toggled(self, shown: bool) -> None:
-        self.key_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
-
-    def _typed_key(self, show_problem_in: QLabel) -> str | None:
-        """The key in the field as the user meant it (see clean_key), or None after saying why not."""
-        try:
-            return clean_key(self.key_edit.text())
-        except QwenError as error:
-            if error.kind is ErrorKind.NO_KEY:
-                show_problem_in.setText(self.tr("Paste a key first."))
-            else:
-                show_problem_in.setText(translate_error(error.kind.value))
-            return None
-
-    def save_key(self) -> None:
-        key = self._typed_key(self.key_status)
-        if key is None:
-            self.session_key_button.setVisible(False)
-            return
-        self.tasks.start("key", self._save_key(key))
-
-    async def _save_key(self, key: str) -> None:
-        loop = asyncio.get_running_loop()
-        self.save_key_button.setEnabled(False)
-        try:
-            await loop.run_in_executor(None, self.session.key_store.save, key)
-        except KeyringUnavailable:
-            self.key_status.setText(self.tr(
-                "No system keyring is available, so the key cannot be stored safely. You can use "
-                "it for this session only; it will not be written to disk."))
-            self.session_key_button.setVisible(True)
-            return
-        except QwenError as error:
-            self.key_status.setText(translate_error(error.kind.value))
-            return
-        finally:
-            self.save_key_button.setEnabled(True)
-        self.key_edit.clear()
-        self.session_key_button.setVisible(False)
-        await self.session.refresh_key()
-        self.update_key_status()
-        self.key_changed.emit()
-
-    def use_key_for_session(self) -> None:
-        key = self._typed_key(self.key_status)
-        if key is None:
-            self.session_key_button.setVisible(False)
-            return
-        self.session.key_store.use_for_session(key)
-        self.session.load_key()  # memory only: the environment still wins, no keyring is read
-        self.key_edit.clear()
-        self.session_key_button.setVisible(False)
-        self.update_key_status()
-        self.key_changed.emit()
-
-    def delete_key(self) -> None:
-        self.tasks.start("key", self._delete_key())
-
-    async def _delete_key(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, self.session.key_store.delete)
-        except KeyringUnavailable:
-            self.key_status.setText(translate_error(ErrorKind.KEYRING.value))
-            return
-        await self.session.refresh_key()
-        self.update_key_status()
-        self.key_changed.emit()
 
     # -- connection test and model list ----------------------------------------------------
 
@@ -449,27 +447,37 @@ class SettingsTab(QWidget):
             if error.kind is ErrorKind.NO_KEY and typed:
                 return connection_config(self.session.settings, ApiKey(typed, KeySource.SESSION),
                                          self.session.proxy_password)
-            self.test_result.setText(translate_error(error.kind.value))
+            self.test_result.setText(error_text(error.kind))
             return None
         if typed:
             config = dataclasses.replace(config, api_key=typed)
         return config
 
+    def _address_missing(self, show_problem_in: QLabel) -> bool:
+        """A custom region with no address: say so rather than ask an empty address."""
+        if self.region_combo.currentData() != Region.CUSTOM.value:
+            return False
+        url, _source = resolve_base_url(Region.CUSTOM, self.custom_url.text())
+        if url:
+            return False
+        show_problem_in.setText(self.tr("Enter the service address (it starts with https://)."))
+        return True
+
     def test_connection(self) -> None:
+        if self._address_missing(self.test_result):
+            return
         config = self._config_for_test()
         if config is None:
             return
+        # The button stays enabled while testing: disabling the focused button would hand the focus
+        # on to the Model box with its text selected. Pressing it again starts the test again.
         self.tasks.start("connection-test", self._test_connection(config))
 
     async def _test_connection(self, config: ConnectionConfig) -> None:
-        self.test_button.setEnabled(False)
         self.test_result.setText(self.tr("Testing…"))
         _url, source = resolve_base_url(self.session.settings.region, self.session.settings.custom_base_url)
         others = default_region_urls() if source == "region" else None
-        try:
-            report = await check_connection(config, other_regions=others)
-        finally:
-            self.test_button.setEnabled(True)
+        report = await check_connection(config, other_regions=others)
         self.show_report(report)
 
     def show_report(self, report: ConnectionReport) -> None:
@@ -481,7 +489,7 @@ class SettingsTab(QWidget):
             return
         error = report.error
         assert error is not None
-        text = translate_error(error.kind.value)
+        text = error_text(error.kind)
         if report.key_region is not None:
             label = QCoreApplication.translate("Regions", REGIONS[report.key_region].label)
             text = fill(self.tr("This key belongs to the region %1. Choose that region above."), label)
@@ -489,22 +497,26 @@ class SettingsTab(QWidget):
         self.test_result.setText(text + (f"\n{details}" if details else ""))
 
     def refresh_models(self) -> None:
+        if self._address_missing(self.models_status):
+            return
         try:
             client = self.session.client()
         except QwenError as error:
-            self.test_result.setText(translate_error(error.kind.value))
+            self.models_status.setText(error_text(error.kind))
             return
         self.tasks.start("models", self._refresh_models(client))
 
     async def _refresh_models(self, client: object) -> None:
-        self.refresh_models_button.setEnabled(False)
+        # Not disabled while it runs, for the same reason as the connection test's button.
+        self.models_status.setText(self.tr("Refreshing…"))
         try:
             models = await client.list_models()  # type: ignore[attr-defined]
         except QwenError as error:
-            self.test_result.setText(translate_error(error.kind.value))
+            details = error.details()
+            self.models_status.setText(error_text(error.kind) + (f"\n{details}" if details else ""))
             return
-        finally:
-            self.refresh_models_button.setEnabled(True)
+        self.models_status.setText(self.tr("1 model") if len(models) == 1
+                                   else self.tr("%n models", "", len(models)))
         self._fill_models(models)
 
     def _fill_models(self, models: list[str]) -> None:
