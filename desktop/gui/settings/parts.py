@@ -66,7 +66,8 @@ def status_area(label: QLabel, lines: int) -> QScrollArea:
     area.setWidget(label)  # which shows the label and fills its background: undo both
     label.setHidden(hidden)
     label.setAutoFillBackground(False)  # the page shows through
-    area.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    # A quarter line of slack per line: Chinese text is drawn in a fallback font with taller lines.
+    area.setFixedHeight(round(lines * label.fontMetrics().lineSpacing() * 1.25) + 4)
     return area
 
 
