@@ -162,9 +162,10 @@ class MainWindow(QMainWindow):
         elif current is self.chat_tab:
             self.chat_tab.composer.setFocus()
 
-    def _on_search_tab_ask_requested(self, question: str) -> None:
+    def _on_search_tab_ask_requested(self, query: str) -> None:
+        """A new chat with a question about the search to phrase, the results attached."""
         self.show_chat()
-        self.chat_tab.ask_about_notes(question)
+        self.chat_tab.ask_about_notes(query, self.search_tab.results.hit_count())
 
     def _on_settings_key_changed(self) -> None:
         if self.session.key is not None and self.chat_tab.composer.toPlainText().strip():

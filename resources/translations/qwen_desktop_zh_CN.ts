@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+93"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+94"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -44,7 +44,7 @@
         <translation>使用我的笔记</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -59,7 +59,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+53"/>
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
@@ -90,7 +90,7 @@
     </message>
     <message>
         <location line="+13"/>
-        <location line="+76"/>
+        <location line="+78"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
@@ -126,6 +126,11 @@
         <translation>删除对话“%1”？此操作无法撤销。</translation>
     </message>
     <message>
+        <location line="+116"/>
+        <source>What do my notes say about %1?</source>
+        <translation>我的笔记里关于 %1 是怎么说的？</translation>
+    </message>
+    <message>
         <location filename="../../desktop/gui/chat/exporting.py" line="+19"/>
         <source>Conversation</source>
         <translation>对话</translation>
@@ -152,7 +157,7 @@
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+152"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+39"/>
         <source>Conversation: %1 · %2 tokens</source>
         <translation>本对话：%1 · %2 Token</translation>
     </message>
@@ -165,6 +170,26 @@
         <location line="+32"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/gui/chat/notes_attachment.py" line="+26"/>
+        <source>Detach: answer without your notes</source>
+        <translation>移除：不根据你的笔记回答</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Detach the search results</source>
+        <translation>移除搜索结果</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Answering from your notes: %1 (1 result)</source>
+        <translation>根据你的笔记回答：%1（1 条结果）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Answering from your notes: %1 (%2 results)</source>
+        <translation>根据你的笔记回答：%1（%2 条结果）</translation>
     </message>
 </context>
 <context>
@@ -1248,31 +1273,31 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+125"/>
+        <location line="+129"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-124"/>
-        <location line="+125"/>
+        <location line="-128"/>
+        <location line="+129"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-124"/>
-        <location line="+125"/>
+        <location line="-128"/>
+        <location line="+129"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-122"/>
+        <location line="-126"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>Ask the search as a question in a new chat, answered from these notes with sources</source>
-        <translation>在新对话中把搜索内容作为问题提出，根据这些笔记回答并附上来源</translation>
+        <source>Ask a question about the search in a new chat, answered from your notes with sources</source>
+        <translation>在新对话中就这次搜索提问，根据你的笔记回答并列出来源</translation>
     </message>
     <message>
         <location line="+42"/>
@@ -1340,7 +1365,7 @@ Log folder: %1</source>
         <translation>意思相似度 %1%</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+41"/>
         <source>Could not open %1: no app on this computer opened it.</source>
         <translation>无法打开 %1：这台电脑上没有应用打开它。</translation>
     </message>

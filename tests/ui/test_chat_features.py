@@ -170,9 +170,10 @@ def test_ask_qwen_about_search_results_starts_a_notes_chat(
     run(loop, until(lambda: bool(shown) and search.ask_button.isEnabled()))
     qtbot.mouseClick(search.ask_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.chat_tab
+    qtbot.keyClick(window.chat_tab.composer, Qt.Key.Key_Return)  # the question as suggested
     run(loop, until(lambda: idle(window) and len(widgets(window)) == 2))
     answer = widgets(window)[1]
-    assert bodies(window)[0] == "VPN password"
+    assert bodies(window)[0] == "What do my notes say about VPN password?"
     assert answer.sources_view is not None
     assert answer.sources_view.buttons[0].text() == "[1] vpn.md"
     # Both tabs searched through one searcher: the vectors are in memory once.

@@ -51,6 +51,7 @@ from desktop.core.settings import system_prompt_for
 from desktop.gui.chat.conversations import ConversationView
 from desktop.gui.chat.composer import Composer
 from desktop.gui.chat.exporting import choose_export_file, export_conversation
+from desktop.gui.chat.notes_attachment import NotesAttachment
 from desktop.gui.chat.parts import UndoNotice
 from desktop.gui.common.confirm import confirm
 from desktop.gui.common.i18n import ui_is_chinese
@@ -122,6 +123,7 @@ class ChatTab(QWidget):
         self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
         self.notes_box = QCheckBox(self.tr("Use my notes"), self)
         self.notes_box.setObjectName("useNotes")
+        self.attachment = NotesAttachment(self.notes_box, self)
         self.send_button = QPushButton(self.tr("Send"), self)
         self.send_button.setDefault(True)
         self.stop_button = QPushButton(self.tr("Stop"), self)
@@ -140,6 +142,7 @@ class ChatTab(QWidget):
         main_layout.setContentsMargins(0, 0, 0, 0)
         main_layout.addWidget(self.view, 1)
         main_layout.addWidget(self.undo_notice)
+        main_layout.addWidget(self.attachment)
         main_layout.addWidget(self.composer)
         main_layout.addLayout(controls)
 
@@ -226,6 +229,7 @@ class ChatTab(QWidget):
             self.stop()
         if conversation_id != self.conversation_id:
             self._forget_edit()
+            self.attachment.leave()
         self.conversation_id = conversation_id
         if conversation_id is not None:
             self.view.show_conversation(self.history.messages(conversation_id))
@@ -244,6 +248,7 @@ class ChatTab(QWidget):
         if self.tasks.running(CHAT_TASK):
             self.stop()
         self._forget_edit()
+        self.attachment.leave()
         self.conversation_id = None
         self.view.clear()
         self.conversation_list.clearSelection()
@@ -331,6 +336,7 @@ class ChatTab(QWidget):
         self._forget_edit()  # the conversation moves on from the edit
         message = self.service.add_user_message(self.conversation_id, text)
         self.composer.clear()
+        self.attachment.sent()
         self.view.add_message(message)
         self.view.scroll_to_bottom()
         self.reload_conversations()
@@ -398,15 +404,17 @@ class ChatTab(QWidget):
         self._edit = None
         self.undo_notice.setVisible(False)
 
-    def ask_about_notes(self, question: str) -> None:
-        """From the Search tab: a new conversation that asks the question of the notes."""
-        if self.tasks.running(CHAT_TASK) or not question.strip():
+    def ask_about_notes(self, query: str, results: int = 0) -> None:
+        """From the Search tab: a new conversation whose question, about the search, the user
+        phrases first (nothing is sent before Enter); "Use my notes" is on for it only."""
+        query = " ".join(query.split())
+        if not query:
             return
         self.new_conversation()
-        if self.notes_box.isEnabled():
-            self.notes_box.setChecked(True)
-        self.composer.setPlainText(question.strip())
-        self.send()
+        self.attachment.attach(query, results)
+        self.composer.setPlainText(fill(self.tr("What do my notes say about %1?"), query))
+        self.composer.selectAll()  # typing replaces it
+        self.composer.setFocus()
 
     def _start_turn(self, use_notes: bool | None = None, again: int | None = None) -> None:
         """Run a turn: answer the last question, or (``again``) a failed reply's, in its place."""

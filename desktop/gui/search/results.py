@@ -46,8 +46,8 @@ class ResultsPanel(QWidget):
         # What an Open or Show in folder that did not work says (just above the buttons the user pressed).
         self.open_status = plain_label(self, "notesOpenStatus", visible=False)
         self.ask_button = QPushButton(self.tr("Ask Qwen about these results"), self)
-        self.ask_button.setToolTip(self.tr("Ask the search as a question in a new chat, answered from "
-                                           "these notes with sources"))
+        self.ask_button.setToolTip(self.tr("Ask a question about the search in a new chat, answered "
+                                           "from your notes with sources"))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
@@ -148,6 +148,10 @@ class ResultsPanel(QWidget):
         item.setData(PATH_ROLE, hit.path)
         item.setToolTip(plain_tooltip(hit.path))
         add_rich_item(self.list, item, text)
+
+    def hit_count(self) -> int:
+        """How many results are listed."""
+        return sum(self.list.item(row).data(PATH_ROLE) is not None for row in range(self.list.count()))
 
     def current_path(self) -> str | None:
         item = self.list.currentItem()
