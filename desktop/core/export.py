@@ -4,11 +4,15 @@ Markdown keeps every message's text as written. The .docx is built with python-d
 same Markdown parse the window uses: headings, paragraphs with bold/italic/code/links, bullet and
 numbered lists (numbering restarts per list), tables with a header row, block quotes, and code
 blocks in a shaded monospace "Code Block" style; Chinese text gets an East Asian font. The
-sources of answers from notes are listed under them, linked to the files.
+sources of answers from notes are listed under them, linked to the files. A reply that was stopped,
+cut off or failed says so in a line under it (a failed request with no text: under the question),
+and the .docx carries the conversation's title and the app as its author.
 """
 
 from __future__ import annotations
 
+import datetime
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -19,6 +23,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from desktop.core.ask import Source, no_notes_message
+from desktop.core.errors import MESSAGES, ErrorKind
 from desktop.core.history import Conversation, Message, Status
 from desktop.core.i18n import QT_TRANSLATE_NOOP, fill
 
@@ -31,6 +36,10 @@ EXPORTED = QT_TRANSLATE_NOOP("Export", "Exported from %1 on %2 · %3 messages")
 SOURCES = QT_TRANSLATE_NOOP("Export", "Sources")
 LINE = QT_TRANSLATE_NOOP("Export", "line %1")
 LINES = QT_TRANSLATE_NOOP("Export", "lines %1–%2")
+STOPPED = QT_TRANSLATE_NOOP("Export", "(stopped)")
+CUT_OFF = QT_TRANSLATE_NOOP("Export", "(cut off)")
+FAILED = QT_TRANSLATE_NOOP("Export", "(failed: %1)")
+UNKNOWN_REASON = QT_TRANSLATE_NOOP("Export", "unknown error")
 
 
 def _english(text: str) -> str:
@@ -41,6 +50,55 @@ def _english(text: str) -> str:
 APP = "Qwen Desktop"
 CODE_FONT = "Consolas"
 EAST_ASIAN_FONT = "Microsoft YaHei"
+
+
+_FORBIDDEN_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+NAME_LIMIT = 60
+
+
+def export_file_name(title: str, fmt: str, today: datetime.date | None = None) -> str:
+    """A clean default file name: the title without the characters Windows forbids in names or
+    control characters, trimmed to at most NAME_LIMIT characters, then the date and the suffix,
+    e.g. "Quarterly budget 2026-12-02.md"; "conversation 2026-12-02.md" without a title."""
+    name = " ".join(_FORBIDDEN_IN_NAMES.sub(" ", title).split())[:NAME_LIMIT].strip(" .")
+    day = (today or datetime.date.today()).isoformat()
+    return f"{name or 'conversation'} {day}.{fmt}"
+
+
+def status_mark(message: Message, tr: Translate = _english) -> str:
+    """The line under a reply that did not end normally ("(stopped)", "(cut off)", "(failed: …)");
+    "" for one that did."""
+    if message.role != "assistant":
+        return ""
+    if message.status is Status.STOPPED:
+        return tr(STOPPED)
+    if message.status in (Status.CUT_OFF, Status.LENGTH):
+        return tr(CUT_OFF)
+    if message.status is Status.ERROR:
+        try:
+            reason = tr(MESSAGES[ErrorKind(message.error_kind)])
+        except (ValueError, KeyError):
+            reason = tr(UNKNOWN_REASON)
+        return fill(tr(FAILED), reason)
+    return ""
+
+
+def _marks(messages: Sequence[Message], tr: Translate) -> dict[int, str]:
+    """Message id -> the status mark under it. A failed reply with no text is not exported: its
+    mark goes under the question it answered."""
+    shown = {m.id for m in exported_messages(messages)}
+    marks: dict[int, str] = {}
+    question: Message | None = None
+    for message in messages:
+        if message.role == "user":
+            question = message
+        mark = status_mark(message, tr)
+        if not mark:
+            continue
+        target = message if message.id in shown else question
+        if target is not None:
+            marks[target.id] = "\n".join(filter(None, (marks.get(target.id), mark)))
+    return marks
 
 
 def _when(timestamp: float) -> str:
@@ -88,12 +146,15 @@ def _body(messages: Sequence[Message], index: int) -> str:
 def conversation_markdown(conversation: Conversation, messages: Sequence[Message],
                           tr: Translate = _english) -> str:
     shown = exported_messages(messages)
+    marks = _marks(messages, tr)
     title = conversation.title or tr(CONVERSATION)
     out = [f"# {title}", "", f"_{fill(tr(EXPORTED), APP, _when(time.time()), len(shown))}_", ""]
     for i, message in enumerate(shown):
         if i:
             out += ["---", ""]
         out += [f"## {_label(message, tr)}", "", _body(shown, i).rstrip(), ""]
+        if message.id in marks:
+            out += [f"*{line}*  " for line in marks[message.id].split("\n")] + [""]
         if message.sources:
             out += [f"**{tr(SOURCES)}**", ""]
             for source in message.sources:
@@ -119,6 +180,10 @@ def write_docx(conversation: Conversation, messages: Sequence[Message], path: Pa
     document = docx.Document()
     _setup_styles(document)
     shown = exported_messages(messages)
+    marks = _marks(messages, tr)
+    document.core_properties.title = conversation.title or tr(CONVERSATION)
+    document.core_properties.author = APP
+    document.core_properties.last_modified_by = APP
     document.add_heading(conversation.title or tr(CONVERSATION), level=0)
     meta = document.add_paragraph()
     run = meta.add_run(fill(tr(EXPORTED), APP, _when(time.time()), len(shown)))
@@ -134,6 +199,8 @@ def write_docx(conversation: Conversation, messages: Sequence[Message], path: Pa
                     paragraph.add_run(line)
         else:
             add_markdown(document, _body(shown, i), heading_offset=1)
+        for line in marks.get(message.id, "").split("\n") if message.id in marks else ():
+            document.add_paragraph().add_run(line).italic = True
         if message.sources:
             label = document.add_paragraph()
             label.add_run(tr(SOURCES)).bold = True

@@ -28,6 +28,7 @@ import keyring.backend
 import keyring.errors
 
 from desktop.core.errors import ErrorKind, QwenError, mask, register_secret
+from desktop.core.i18n import QT_TRANSLATE_NOOP
 
 ENV_KEY = "DASHSCOPE_API_KEY"
 SERVICE = "qwen-desktop"
@@ -180,6 +181,31 @@ def backend_problem(backend: keyring.backend.KeyringBackend | None = None) -> st
 def backend_is_usable(backend: keyring.backend.KeyringBackend | None = None) -> bool:
     """Whether secrets can be kept in a real, encrypting OS keyring (see :data:`REAL_BACKENDS`)."""
     return backend_problem(backend) is None
+
+
+# What the Settings tab says, before Save, when there is no usable keyring (context "SettingsTab":
+# the tab translates them). The advice depends on the platform: see keyring_advice.
+NO_KEYRING_NOTE = QT_TRANSLATE_NOOP(
+    "SettingsTab", "This computer has no system keyring that Qwen Desktop can use, so the key cannot "
+                   "be saved and must be pasted at each start.")
+_ADVICE_LINUX = QT_TRANSLATE_NOOP(
+    "SettingsTab", "Install and unlock GNOME Keyring (package gnome-keyring) or KWallet, then restart "
+                   "Qwen Desktop.")
+_ADVICE_WINDOWS = QT_TRANSLATE_NOOP(
+    "SettingsTab", "Windows Credential Manager did not answer; restart Windows.")
+_ADVICE_MACOS = QT_TRANSLATE_NOOP(
+    "SettingsTab", "The macOS Keychain did not answer; log out and log in again.")
+
+
+def keyring_advice(platform: str) -> str:
+    """How to get a usable keyring on ``platform`` (a ``sys.platform`` value), in English; the
+    window translates it (context "SettingsTab"). Windows and macOS always have their credential
+    store, so there it did not answer; elsewhere (Linux, the BSDs) one has to be installed."""
+    if platform.startswith(("win32", "cygwin")):
+        return _ADVICE_WINDOWS
+    if platform.startswith("darwin"):
+        return _ADVICE_MACOS
+    return _ADVICE_LINUX
 
 
 class KeyringEntry:

@@ -131,12 +131,7 @@
         <translation>我的笔记里关于 %1 是怎么说的？</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/exporting.py" line="+19"/>
-        <source>Conversation</source>
-        <translation>对话</translation>
-    </message>
-    <message>
-        <location line="+2"/>
+        <location filename="../../desktop/gui/chat/exporting.py" line="+40"/>
         <source>Word document (*.docx)</source>
         <translation>Word 文档 (*.docx)</translation>
     </message>
@@ -147,14 +142,24 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+25"/>
+        <location line="+23"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+13"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The conversation was saved to %1</source>
+        <translation>对话已保存到 %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Show in folder</source>
+        <translation>在文件夹中显示</translation>
     </message>
     <message>
         <location filename="../../desktop/gui/chat/tab.py" line="+39"/>
@@ -394,7 +399,7 @@ Log folder: %1</source>
 <context>
     <name>Export</name>
     <message>
-        <location filename="../../desktop/core/export.py" line="+27"/>
+        <location filename="../../desktop/core/export.py" line="+32"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -427,6 +432,26 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>lines %1–%2</source>
         <translation>第 %1–%2 行</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(stopped)</source>
+        <translation>（已停止）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(cut off)</source>
+        <translation>（已中断）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(failed: %1)</source>
+        <translation>（失败：%1）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>unknown error</source>
+        <translation>未知错误</translation>
     </message>
 </context>
 <context>
@@ -1452,7 +1477,7 @@ Log folder: %1</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+28"/>
         <source>Use system settings</source>
         <translation>使用系统设置</translation>
     </message>
@@ -1603,7 +1628,7 @@ Log folder: %1</source>
         <translation>代理密码已删除。</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/settings/key.py" line="+40"/>
+        <location filename="../../desktop/gui/settings/key.py" line="+85"/>
         <source>No API key is set.</source>
         <translation>尚未设置 API 密钥。</translation>
     </message>
@@ -1720,6 +1745,26 @@ Log folder: %1</source>
         <location line="+2"/>
         <source>The notes index was built with another embedding model or size. Index the notes again to search them with the model chosen now.</source>
         <translation>笔记索引是用另一个向量模型或维度建立的。请重新索引笔记，才能用现在选择的模型搜索。</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/core/secrets.py" line="+188"/>
+        <source>This computer has no system keyring that Qwen Desktop can use, so the key cannot be saved and must be pasted at each start.</source>
+        <translation>这台电脑没有 Qwen Desktop 可用的系统钥匙串，因此无法保存密钥，每次启动都需要重新粘贴。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Install and unlock GNOME Keyring (package gnome-keyring) or KWallet, then restart Qwen Desktop.</source>
+        <translation>请安装并解锁 GNOME Keyring（软件包 gnome-keyring）或 KWallet，然后重新启动 Qwen Desktop。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Windows Credential Manager did not answer; restart Windows.</source>
+        <translation>Windows 凭据管理器没有响应；请重新启动 Windows。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The macOS Keychain did not answer; log out and log in again.</source>
+        <translation>macOS 钥匙串没有响应；请注销后重新登录。</translation>
     </message>
 </context>
 <context>

@@ -8,6 +8,8 @@ widgets it uses; its texts are in the tab's translation context.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
@@ -15,8 +17,19 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.i18n import fill
-from desktop.core.secrets import KeyringUnavailable, KeySource, clean_key, mask_key
+from desktop.core.secrets import (
+    KEYRING_TIMEOUT,
+    NO_KEYRING_NOTE,
+    KeyringUnavailable,
+    KeySource,
+    backend_is_usable,
+    clean_key,
+    keyring_advice,
+    mask_key,
+)
 from desktop.gui.settings.parts import error_text
+
+log = logging.getLogger(__name__)
 
 
 class KeySection:
@@ -31,9 +44,41 @@ class KeySection:
     save_key_button: Any
     delete_key_button: Any
     session_key_button: Any
+    keyring_note: QLabel
+    _keyring_checked: bool
 
     _update_proxy_password_state: Any
+
+    def check_keyring(self) -> None:
+        """Find out off the UI thread (D-Bus may block) whether a keyring can keep the key, and
+        say so next to the key field, with the fix for this system, before anyone presses Save."""
+        self._keyring_checked = True
+        self.tasks.start("keyring check", self._check_keyring())
+
+    async def _check_keyring(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            usable = await asyncio.wait_for(loop.run_in_executor(None, backend_is_usable), KEYRING_TIMEOUT)
+        except Exception:  # noqa: BLE001 - a keyring that fails or does not answer is not usable
+            log.warning("keyring: the check whether it is usable failed", exc_info=True)
+            usable = False
+        self.show_keyring_note(not usable)
+
+    def show_keyring_note(self, shown: bool) -> None:
+        if shown:
+            self.keyring_note.setText(
+                QCoreApplication.translate("SettingsTab", NO_KEYRING_NOTE) + " "
+                + QCoreApplication.translate("SettingsTab", keyring_advice(sys.platform)))
+        self.keyring_note.setVisible(shown)
+
     def update_key_status(self) -> None:
+        if not getattr(self, "_keyring_checked", False):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # not yet: the window calls this again once its event loop runs
+            else:
+                self.check_keyring()
         key = self.session.key
         self.welcome.setVisible(key is None)
         if key is None:
@@ -84,6 +129,7 @@ class KeySection:
                 "No system keyring is available, so the key cannot be stored safely. You can use "
                 "it for this session only; it will not be written to disk."))
             self.session_key_button.setVisible(True)
+            self.show_keyring_note(True)
             return
         except QwenError as error:
             self.key_status.setText(error_text(error.kind))
@@ -92,6 +138,7 @@ class KeySection:
             self.save_key_button.setEnabled(True)
         self.key_edit.clear()
         self.session_key_button.setVisible(False)
+        self.show_keyring_note(False)
         await self.session.refresh_key()
         self.update_key_status()
         self.key_changed.emit()

@@ -117,6 +117,13 @@ class SettingsTab(KeySection, QWidget):
         status_row.addWidget(status_area(self.key_status, 2), 1, Qt.AlignmentFlag.AlignTop)
         status_row.addWidget(self.session_key_button, 0, Qt.AlignmentFlag.AlignTop)
         key_layout.addLayout(status_row)
+        # Shown when no keyring can keep the key (KeySection.check_keyring), before Save is pressed.
+        self.keyring_note = QLabel(self)
+        self.keyring_note.setObjectName("keyringNote")
+        self.keyring_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.keyring_note.setWordWrap(True)
+        self.keyring_note.setVisible(False)
+        key_layout.addWidget(self.keyring_note)
 
         # Connection
         self.region_combo = QComboBox(self)
