@@ -206,12 +206,12 @@ class SearchTab(QWidget):
         self.tasks.start(f"notes-remove-{folder}", self._remove_folder(folder))
 
     async def _remove_folder(self, folder: str) -> None:
-        removing = asyncio.ensure_future(self.notes.remove_folder(folder))
-        await asyncio.sleep(0)  # the folder leaves the settings at once; its index is dropped after
-        self._folders_changed()
-        await removing
+        # The service takes the folder out of the settings first (in the window the settings store
+        # then updates every tab at once), stops a run in progress and drops the folder's index.
+        await self.notes.remove_folder(folder)
         if self._closed:
             return
+        self._folders_changed()
         self.refresh_status()
         if self.search_box.text().strip():
             self.search_now()
