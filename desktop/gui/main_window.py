@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
@@ -77,6 +77,9 @@ class MainWindow(QMainWindow):
             self.settings_tab.settings_changed.connect(self.search_tab.apply_settings)
             self.search_tab.folders_changed.connect(lambda _folders: self.chat_tab.apply_settings())
         self.search_tab.ask_requested.connect(self._on_search_tab_ask_requested)
+        self.chat_tab.model_chosen.connect(self.settings_tab.show_model)
+        self.find_shortcut = QShortcut(QKeySequence.StandardKey.Find, self)
+        self.find_shortcut.activated.connect(self.focus_search)
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.tasks.on_failure = self._on_task_failed
@@ -149,6 +152,14 @@ class MainWindow(QMainWindow):
     def show_chat(self) -> None:
         self.tabs.setCurrentWidget(self.chat_tab)
         self.chat_tab.composer.setFocus()
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the search box of the tab in front (the conversations', or the notes')."""
+        current = self.tabs.currentWidget()
+        if current is self.chat_tab:
+            self.chat_tab.focus_search()
+        elif current is self.search_tab:
+            self.search_tab.focus_search()
 
     def show_settings(self) -> None:
         self.tabs.setCurrentWidget(self.settings_tab)

@@ -4,27 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+94"/>
-        <source>New chat</source>
-        <translation>新建对话</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Start a new conversation (Ctrl+N)</source>
-        <translation>开始新对话（Ctrl+N）</translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>Search conversations…</source>
-        <translation>搜索对话…</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Estimated from the token counts and the price table (prices.json in the data folder)</source>
-        <translation>根据 Token 数和价格表（数据文件夹中的 prices.json）估算</translation>
-    </message>
-    <message>
-        <location line="+11"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+96"/>
         <source>Ask Qwen anything. Press Enter to send, Shift+Enter for a new line.</source>
         <translation>有问题尽管问通义千问。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -34,7 +14,7 @@
         <translation>给通义千问发消息…</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>Deep thinking</source>
         <translation>深度思考</translation>
     </message>
@@ -59,12 +39,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+53"/>
-        <source>Model: %1</source>
-        <translation>模型：%1</translation>
-    </message>
-    <message>
-        <location line="+6"/>
+        <location line="+58"/>
         <source>This model always thinks before answering.</source>
         <translation>该模型总是先思考再回答。</translation>
     </message>
@@ -89,44 +64,12 @@
         <translation>请先在“搜索”页添加笔记文件夹。</translation>
     </message>
     <message>
-        <location line="+13"/>
-        <location line="+78"/>
+        <location line="+8"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location line="-19"/>
-        <source>Rename</source>
-        <translation>重命名</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Export as Markdown…</source>
-        <translation>导出为 Markdown…</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Export as Word document…</source>
-        <translation>导出为 Word 文档…</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <location line="+18"/>
-        <source>Delete</source>
-        <translation>删除</translation>
-    </message>
-    <message>
-        <location line="-2"/>
-        <source>Delete conversation</source>
-        <translation>删除对话</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Delete the conversation “%1”? This cannot be undone.</source>
-        <translation>删除对话“%1”？此操作无法撤销。</translation>
-    </message>
-    <message>
-        <location line="+116"/>
+        <location line="+163"/>
         <source>What do my notes say about %1?</source>
         <translation>我的笔记里关于 %1 是怎么说的？</translation>
     </message>
@@ -198,6 +141,114 @@
     </message>
 </context>
 <context>
+    <name>ConversationBar</name>
+    <message>
+        <location filename="../../desktop/gui/chat/sidebar.py" line="+42"/>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as Word document…</source>
+        <translation>导出为 Word 文档…</translation>
+    </message>
+    <message>
+        <location line="+179"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rename this conversation (F2 in the list)</source>
+        <translation>重命名此对话（在列表中按 F2）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save this conversation as Markdown or as a Word document</source>
+        <translation>将此对话保存为 Markdown 或 Word 文档</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete this conversation (Delete in the list)</source>
+        <translation>删除此对话（在列表中按 Delete）</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationSidebar</name>
+    <message>
+        <location line="-167"/>
+        <source>New chat</source>
+        <translation>新建对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新对话（Ctrl+N）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search conversations…</source>
+        <translation>搜索对话…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search titles and messages (Ctrl+F)</source>
+        <translation>搜索标题和消息（Ctrl+F）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Estimated from the token counts and the price table (prices.json in the data folder)</source>
+        <translation>根据 Token 数和价格表（数据文件夹中的 prices.json）估算</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <location line="+75"/>
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location line="-25"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export as Word document…</source>
+        <translation>导出为 Word 文档…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+22"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete the conversation “%1”? This cannot be undone.</source>
+        <translation>删除对话“%1”？此操作无法撤销。</translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <location filename="../../desktop/gui/common/crash_dialog.py" line="+17"/>
@@ -223,7 +274,7 @@ Log folder: %1</source>
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="+167"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+168"/>
         <source>Details</source>
         <translation>详细信息</translation>
     </message>
@@ -839,7 +890,7 @@ Log folder: %1</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+39"/>
         <source>Something went wrong in the background. The log file in the data folder has the details.</source>
         <translation>后台出了问题。详细信息在数据文件夹的日志文件中。</translation>
     </message>
@@ -900,7 +951,12 @@ Log folder: %1</source>
 <context>
     <name>MessageEditor</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="+43"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="+36"/>
+        <source>Enter sends, Shift+Enter starts a new line, Esc cancels</source>
+        <translation>按 Enter 发送，Shift+Enter 换行，Esc 取消</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Sending replaces the message after this question with a new answer (Undo brings it back).</source>
         <translation>发送后，这个问题之后的那条消息将被新的回答替换（可点“撤销”恢复）。</translation>
     </message>
@@ -1106,6 +1162,84 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>ModelPicker</name>
+    <message>
+        <location filename="../../desktop/gui/chat/model_picker.py" line="+44"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Balanced quality and price, for most work</source>
+        <translation>质量与价格均衡，适合大多数工作</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Strong on complex tasks; slower and dearer</source>
+        <translation>擅长复杂任务；较慢，价格较高</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The most capable; the highest price</source>
+        <translation>能力最强；价格最高</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fastest and cheapest, for simple tasks</source>
+        <translation>最快最便宜，适合简单任务</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fast and cheap (older; Flash replaces it)</source>
+        <translation>快速且便宜（较旧；由 Flash 取代）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reasons step by step: maths, logic, code</source>
+        <translation>逐步推理：数学、逻辑、代码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For very long documents</source>
+        <translation>适合超长文档</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>always thinks first</source>
+        <translation>总是先思考</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>answers without deep thinking</source>
+        <translation>不进行深度思考，直接回答</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>can think first (Deep thinking)</source>
+        <translation>可先思考（深度思考）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no price in prices.json</source>
+        <translation>prices.json 中没有价格</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 in, %2 out per million tokens</source>
+        <translation>每百万 Token：输入 %1，输出 %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> (%1 out when thinking)</source>
+        <translation>（思考时输出 %1）</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>More models: Settings → Model → Refresh list</source>
+        <translation>更多模型：设置 → 模型 → 刷新列表</translation>
+    </message>
+</context>
+<context>
     <name>Notes</name>
     <message>
         <location filename="../../desktop/core/notes/index_records.py" line="+31"/>
@@ -1298,24 +1432,24 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+129"/>
+        <location line="+146"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-128"/>
-        <location line="+129"/>
+        <location line="-145"/>
+        <location line="+146"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-128"/>
-        <location line="+129"/>
+        <location line="-145"/>
+        <location line="+146"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-126"/>
+        <location line="-143"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1325,7 +1459,7 @@ Log folder: %1</source>
         <translation>在新对话中就这次搜索提问，根据你的笔记回答并列出来源</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+59"/>
         <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
         <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
     </message>
@@ -1408,7 +1542,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/gui/search/tab.py" line="+348"/>
+        <location filename="../../desktop/gui/search/tab.py" line="+347"/>
         <location line="+44"/>
         <source>Add your API key in Settings to check on the batch jobs.</source>
         <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
@@ -1537,7 +1671,7 @@ Log folder: %1</source>
         <translation>刷新列表</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+19"/>
         <source>Deep thinking on by default (models that support it)</source>
         <translation>默认开启深度思考（仅限支持的模型）</translation>
     </message>
@@ -1583,7 +1717,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+81"/>
+        <location line="+89"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -1816,7 +1950,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="-98"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="-97"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>
@@ -1841,7 +1975,7 @@ Log folder: %1</source>
 <context>
     <name>UndoNotice</name>
     <message>
-        <location line="+125"/>
+        <location line="+126"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>

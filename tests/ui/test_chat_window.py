@@ -312,7 +312,7 @@ def test_settings_and_geometry_survive_restart(harness: Harness, qtbot, srv, loo
     assert settings_mod.load().temperature == 1.25
     again = harness.open()
     assert again.settings_tab.temperature.value() == 1.25
-    assert again.chat_tab.model_label.text().endswith("qwen-max")
+    assert again.chat_tab.model_picker.current_model() == "qwen-max"
     assert not again.chat_tab.thinking_box.isEnabled()  # qwen-max has no thinking mode
     assert (again.width(), again.height()) == size
 

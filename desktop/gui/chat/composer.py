@@ -1,8 +1,9 @@
-"""Where the question is typed: grows with its text; Enter sends, Shift+Enter starts a new line."""
+"""Where the question is typed (and an earlier one edited): grows with its text; Enter sends,
+Shift+Enter starts a new line."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
@@ -32,4 +33,24 @@ class Composer(QPlainTextEdit):
             if not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
                 self.submitted.emit()
                 return
+        super().keyPressEvent(event)
+
+
+class EditBox(Composer):
+    """The box for editing an earlier question: Enter sends, Shift+Enter starts a new line, and Esc
+    cancels the edit (here, not the window's Esc, which stops a reply)."""
+
+    escaped = Signal()
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Escape):
+            event.accept()  # the key comes here as a key press instead of firing the shortcut
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
         super().keyPressEvent(event)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import offers_settings, MESSAGES, ErrorKind
+from desktop.gui.chat.composer import EditBox
 
 # Errors about what the question says: sending it again unchanged cannot help, changing it can.
 REPHRASE_KINDS = frozenset({ErrorKind.MODERATION.value})
@@ -206,12 +207,11 @@ class MessageEditor(QWidget):
 
     def __init__(self, text: str, later: int = 0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.edit = QPlainTextEdit(self)
+        self.edit = EditBox(self)
         self.edit.setObjectName("messageEditor")
         self.edit.setPlainText(text)
         self.edit.setTabChangesFocus(True)
-        lines = max(2, min(10, text.count("\n") + 2))
-        self.edit.setFixedHeight(lines * self.edit.fontMetrics().lineSpacing() + 20)
+        self.edit.setToolTip(self.tr("Enter sends, Shift+Enter starts a new line, Esc cancels"))
         self.note = QLabel(self)
         self.note.setObjectName("editNote")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
@@ -236,6 +236,8 @@ class MessageEditor(QWidget):
         layout.addLayout(buttons)
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.cancel_button.clicked.connect(self.cancelled)
+        self.edit.submitted.connect(self._on_send_button_clicked)
+        self.edit.escaped.connect(self.cancelled)
 
     def _on_send_button_clicked(self) -> None:
         text = self.edit.toPlainText().strip()

@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -50,12 +47,11 @@ from desktop.core.runtime import Session
 from desktop.core.settings import system_prompt_for
 from desktop.gui.chat.conversations import ConversationView
 from desktop.gui.chat.composer import Composer
-from desktop.gui.chat.exporting import choose_export_file, export_conversation
+from desktop.gui.chat.model_picker import ModelPicker
+from desktop.gui.chat.sidebar import ConversationBar, ConversationSidebar
 from desktop.gui.chat.notes_attachment import NotesAttachment
 from desktop.gui.chat.parts import UndoNotice
-from desktop.gui.common.confirm import confirm
 from desktop.gui.common.i18n import ui_is_chinese
-from desktop.gui.common.plain import plain_label, search_field
 from desktop.gui.chat.messages import MessageWidget
 from desktop.gui.common.panes import side_and_main
 from desktop.core.tasks import TaskRunner
@@ -68,6 +64,7 @@ YIELD_AFTER_S = 0.004
 
 class ChatTab(QWidget):
     settings_requested = Signal()
+    model_chosen = Signal(str)
     busy_changed = Signal(bool)
 
     def __init__(self, session: Session, service: ChatService, tasks: TaskRunner,
@@ -80,9 +77,6 @@ class ChatTab(QWidget):
         self.conversation_id: int | None = None
         self._streaming_widget: MessageWidget | None = None
         self._edit: Edit | None = None  # the last Edit and resend, while it can be undone
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(200)
         self._setup_ui()
         self._connect_signals()
         self.reload_conversations()
@@ -91,25 +85,12 @@ class ChatTab(QWidget):
     # -- construction ----------------------------------------------------------------------
 
     def _setup_ui(self) -> None:
-        self.new_button = QPushButton(self.tr("New chat"), self)
-        self.new_button.setToolTip(self.tr("Start a new conversation (Ctrl+N)"))
-        self.conversation_list = QListWidget(self)
-        self.conversation_list.setObjectName("conversationList")
-        self.conversation_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.conversation_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.conversation_list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.conversation_list.setUniformItemSizes(True)
-        self.filter_box = search_field(self, "conversationSearch", self.tr("Search conversations…"))
-        self.totals_label = plain_label(self, "costTotals")
-        self.totals_label.setToolTip(self.tr("Estimated from the token counts and the price table "
-                                             "(prices.json in the data folder)"))
-        side = QWidget(self)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.new_button)
-        side_layout.addWidget(self.filter_box)
-        side_layout.addWidget(self.conversation_list, 1)
-        side_layout.addWidget(self.totals_label)
+        self.sidebar = ConversationSidebar(self.history, self)
+        self.new_button = self.sidebar.new_button
+        self.filter_box = self.sidebar.filter_box
+        self.conversation_list = self.sidebar.list
+        self.totals_label = self.sidebar.totals_label
+        self.bar = ConversationBar(self)
 
         self.view = ConversationView(self)
         self.view.set_empty_hint(self.tr("Ask Qwen anything. Press Enter to send, Shift+Enter for a new line."))
@@ -118,8 +99,7 @@ class ChatTab(QWidget):
         self.composer.setPlaceholderText(self.tr("Message Qwen…"))
         self.composer.setTabChangesFocus(True)
         self.undo_notice = UndoNotice(self)
-        self.model_label = QLabel(self)
-        self.model_label.setObjectName("modelLabel")
+        self.model_picker = ModelPicker(self.service.prices, self)
         self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
         self.notes_box = QCheckBox(self.tr("Use my notes"), self)
         self.notes_box.setObjectName("useNotes")
@@ -130,7 +110,7 @@ class ChatTab(QWidget):
         self.stop_button.setToolTip(self.tr("Stop the reply (Esc)"))
         self.stop_button.setEnabled(False)
         controls = QHBoxLayout()
-        controls.addWidget(self.model_label)
+        controls.addWidget(self.model_picker)
         controls.addWidget(self.thinking_box)
         controls.addWidget(self.notes_box)
         controls.addStretch(1)
@@ -140,47 +120,47 @@ class ChatTab(QWidget):
         main = QWidget(self)
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.addWidget(self.bar)
         main_layout.addWidget(self.view, 1)
         main_layout.addWidget(self.undo_notice)
         main_layout.addWidget(self.attachment)
         main_layout.addWidget(self.composer)
         main_layout.addLayout(controls)
 
-        self.splitter = side_and_main(self, side, main, (220, 760))
-        self.setFocusProxy(self.composer)
+        self.splitter = side_and_main(self, self.sidebar, main, (220, 760))
+        QWidget.setTabOrder(self.composer, self.model_picker)
 
         self.new_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
         self.new_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.stop_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        # Delete on the list (not while a title is being renamed: that editor has the focus).
-        self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.conversation_list)
-        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
 
     def _connect_signals(self) -> None:
         self.composer.submitted.connect(self.send)
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
         self.stop_shortcut.activated.connect(self.stop)
-        self.new_button.clicked.connect(self.new_conversation)
         self.new_shortcut.activated.connect(self.new_conversation)
-        self.conversation_list.currentItemChanged.connect(self._on_conversation_list_current_changed)
-        self.conversation_list.itemChanged.connect(self._on_conversation_list_item_changed)
-        self.conversation_list.customContextMenuRequested.connect(self._on_conversation_list_menu)
-        self.delete_shortcut.activated.connect(self._on_delete_shortcut_activated)
+        self.sidebar.new_requested.connect(self.new_conversation)
+        self.sidebar.open_requested.connect(self.open_conversation)
+        self.sidebar.delete_confirmed.connect(self.delete_conversation)
+        self.sidebar.renamed.connect(self._show_title)
+        self.sidebar.chosen.connect(lambda: self.composer.setFocus(Qt.FocusReason.TabFocusReason))
+        self.bar.rename_requested.connect(lambda: self._on_current(self.sidebar.rename))
+        self.bar.export_requested.connect(lambda fmt: self._on_current(lambda cid: self.choose_export_file(cid, fmt)))
+        self.bar.delete_requested.connect(lambda: self._on_current(self.confirm_delete))
+        self.model_picker.chosen.connect(self._on_model_chosen)
         self.undo_notice.undo_requested.connect(self.undo_edit)
         self.view.retry_requested.connect(self.retry)
         self.view.settings_requested.connect(self.settings_requested)
         self.view.regenerate_requested.connect(self.regenerate)
         self.view.edit_submitted.connect(self.edit_and_resend)
-        self.filter_box.textChanged.connect(lambda _text: self._filter_timer.start())
-        self._filter_timer.timeout.connect(self.reload_conversations)
         self.view.cost_of = self._cost_of
 
     def apply_settings(self) -> None:
         """Reflect the model and the thinking default after settings change."""
         settings = self.session.settings
-        self.model_label.setText(fill(self.tr("Model: %1"), settings.model))
+        self.model_picker.show_model(settings.model)
         mode = thinking_mode(settings.model)
         self.thinking_box.blockSignals(True)
         if mode is Thinking.ONLY:
@@ -209,20 +189,12 @@ class ChatTab(QWidget):
     # -- conversations ---------------------------------------------------------------------
 
     def reload_conversations(self, select: int | None = None) -> None:
-        self._filter_timer.stop()
-        query = self.filter_box.text().strip()
-        conversations = (self.history.search_conversations(query) if query
-                         else self.history.conversations())
-        self.conversation_list.blockSignals(True)
-        self.conversation_list.clear()
-        for conv in conversations:
-            item = QListWidgetItem(conv.title or self.tr("New conversation"))
-            item.setData(Qt.ItemDataRole.UserRole, conv.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-            self.conversation_list.addItem(item)
-            if conv.id == (select if select is not None else self.conversation_id):
-                self.conversation_list.setCurrentItem(item)
-        self.conversation_list.blockSignals(False)
+        self.sidebar.reload(select if select is not None else self.conversation_id)
+        self._show_title()
+
+    def _show_title(self, *_: object) -> None:
+        conversation = self.history.conversation(self.conversation_id) if self.conversation_id else None
+        self.bar.show_title((conversation.title or self.tr("New conversation")) if conversation else None)
 
     def open_conversation(self, conversation_id: int | None) -> None:
         if self.tasks.running(CHAT_TASK):
@@ -251,59 +223,32 @@ class ChatTab(QWidget):
         self.attachment.leave()
         self.conversation_id = None
         self.view.clear()
-        self.conversation_list.clearSelection()
-        self.conversation_list.setCurrentItem(None)  # type: ignore[arg-type]
+        self.reload_conversations()
         self.update_totals()
         self.composer.setFocus()
 
-    def _on_conversation_list_current_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
-        if current is None:
-            return
-        conversation_id = int(current.data(Qt.ItemDataRole.UserRole))
-        if conversation_id != self.conversation_id:
-            self.open_conversation(conversation_id)
-
-    def _on_conversation_list_item_changed(self, item: QListWidgetItem) -> None:
-        title = item.text().strip()
-        if title:
-            self.history.rename(int(item.data(Qt.ItemDataRole.UserRole)), title)
-
-    def _on_conversation_list_menu(self, pos: object) -> None:
-        item = self.conversation_list.itemAt(pos)  # type: ignore[arg-type]
-        if item is None:
-            return
-        conversation_id = int(item.data(Qt.ItemDataRole.UserRole))
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        rename = menu.addAction(self.tr("Rename"))
-        export_md = menu.addAction(self.tr("Export as Markdown…"))
-        export_docx = menu.addAction(self.tr("Export as Word document…"))
-        menu.addSeparator()
-        delete = menu.addAction(self.tr("Delete"))
-        rename.triggered.connect(lambda: self.conversation_list.editItem(item))
-        export_md.triggered.connect(lambda: self.choose_export_file(conversation_id, "md"))
-        export_docx.triggered.connect(lambda: self.choose_export_file(conversation_id, "docx"))
-        delete.triggered.connect(lambda: self.confirm_delete(conversation_id))
-        menu.popup(self.conversation_list.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
-
-    def _on_delete_shortcut_activated(self) -> None:
-        item = self.conversation_list.currentItem()
-        if item is not None:
-            self.confirm_delete(int(item.data(Qt.ItemDataRole.UserRole)))
+    def _on_current(self, action: Callable[[int], object]) -> None:
+        if self.conversation_id is not None:
+            action(self.conversation_id)
 
     def confirm_delete(self, conversation_id: int) -> QMessageBox:
-        """Ask before deleting (the menu's Delete and the Delete key alike)."""
-        conversation = self.history.conversation(conversation_id)
-        title = (conversation.title if conversation else "") or self.tr("New conversation")
-        return confirm(self, self.tr("Delete conversation"),
-                       fill(self.tr("Delete the conversation “%1”? This cannot be undone."), title),
-                       self.tr("Delete"), lambda: self.delete_conversation(conversation_id))
+        return self.sidebar.confirm_delete(conversation_id)
 
     def choose_export_file(self, conversation_id: int, fmt: str) -> QFileDialog:
-        return choose_export_file(self, self.history, conversation_id, fmt)
+        return self.sidebar.choose_export_file(conversation_id, fmt)
 
     def export_conversation(self, conversation_id: int, path: Path, fmt: str) -> None:
-        export_conversation(self, self.history, conversation_id, path, fmt)
+        self.sidebar.export_conversation(conversation_id, path, fmt)
+
+    def focus_search(self) -> None:
+        self.sidebar.focus_search()
+
+    def _on_model_chosen(self, model: str) -> None:
+        """The model for the next reply, and the default from now on (as in Settings)."""
+        if model and model != self.session.settings.model:
+            self.session.settings = self.session.settings.replace(model=model)
+            self.model_chosen.emit(model)
+            self.apply_settings()
 
     def delete_conversation(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:

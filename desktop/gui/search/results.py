@@ -63,9 +63,10 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.open_status)
         layout.addLayout(buttons)
-        self.setFocusProxy(self.search_box)
         self.copy_shortcut = QShortcut(QKeySequence.StandardKey.Copy, self.list)
         self.copy_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self.into_results_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Down), self.search_box)
+        self.into_results_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._connect_signals()
         self._update_buttons()
 
@@ -78,6 +79,22 @@ class ResultsPanel(QWidget):
         self.show_button.clicked.connect(lambda: self._show_in_folder(self.current_path()))
         self.copy_button.clicked.connect(lambda: self._copy_path(self.current_path()))
         self.copy_shortcut.activated.connect(lambda: self._copy_path(self.current_path()))
+        self.into_results_shortcut.activated.connect(self.focus_results)
+        self.search_box.returnPressed.connect(self.focus_results)
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def focus_results(self) -> None:
+        """Down or Enter in the search box: into the results, on the first one (Enter opens it)."""
+        first = next((row for row in range(self.list.count())
+                      if self.list.item(row).flags() & Qt.ItemFlag.ItemIsEnabled), None)
+        if first is None:
+            return
+        if self.list.currentItem() is None or not self.list.currentItem().flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.list.setCurrentRow(first)
+        self.list.setFocus(Qt.FocusReason.TabFocusReason)
 
     def query(self) -> str:
         return self.search_box.text().strip()

@@ -123,7 +123,6 @@ class SearchTab(QWidget):
         self.ask_button = self.results.ask_button
 
         self.splitter = side_and_main(self, side, self.results, (300, 680))
-        self.setFocusProxy(self.search_box)
 
     def _connect_signals(self) -> None:
         self.jobs_box.cancel_requested.connect(self.cancel_job)
@@ -417,6 +416,9 @@ class SearchTab(QWidget):
             return
         self.results.show_results(results)
         self.results_shown.emit(len(results.hits))
+
+    def focus_search(self) -> None:
+        self.results.focus_search()
 
     def current_path(self) -> str | None:
         return self.results.current_path()

@@ -58,6 +58,7 @@ def status_area(label: QLabel, lines: int) -> QScrollArea:
     appearing or the label showing never moves what is below it."""
     area = QScrollArea(label.parentWidget())
     area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a status line is read, not a stop for Tab
     area.setWidgetResizable(True)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.viewport().setAutoFillBackground(False)

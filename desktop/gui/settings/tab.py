@@ -189,6 +189,7 @@ class SettingsTab(KeySection, QWidget):
         self.models_status.setWordWrap(True)
         self.system_prompt = QPlainTextEdit(self)
         self.system_prompt.setMaximumHeight(90)
+        self.system_prompt.setTabChangesFocus(True)  # Tab moves on; a prompt has no use for tabs
         self.temperature = TemperatureBox(self)
         self.temperature.setMaximumWidth(120)
         self.temperature_note = QLabel(self)
@@ -233,6 +234,7 @@ class SettingsTab(KeySection, QWidget):
         layout.addWidget(look_box)
         layout.addStretch(1)
         scroll = QScrollArea(self)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it scrolls to whatever Tab reaches
         scroll.setWidgetResizable(True)
         page = QWidget(self)
         centered = QHBoxLayout(page)
@@ -288,6 +290,13 @@ class SettingsTab(KeySection, QWidget):
         self._loading = False
         self._update_enabled()
         self.update_key_status()
+
+    def show_model(self, model: str) -> None:
+        """The model was chosen elsewhere (the chat bar): show it, so that a later edit here keeps it."""
+        if self.model_combo.currentText() != model:
+            self._loading = True
+            self.model_combo.setCurrentText(model)
+            self._loading = False
 
     def _update_enabled(self) -> None:
         custom = self.region_combo.currentData() == Region.CUSTOM.value
