@@ -16,6 +16,7 @@ import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -81,6 +82,41 @@ def normalize_proxy_url(text: str) -> str:
     if text and "://" not in text:
         return "http://" + text
     return text
+
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+class ProxyProblem(StrEnum):
+    """What is wrong with a typed proxy address, for the face to say in the user's language."""
+
+    EMPTY = "empty"
+    SPACE = "space"
+    SCHEME = "scheme"
+    HOST = "host"
+    PORT = "port"
+
+
+def proxy_address_problem(text: str) -> ProxyProblem | None:
+    """None when ``text`` (as typed: ``proxy.corp:8080`` counts as http) is an address the client can
+    use, else what is wrong with it. A ``user@`` part is allowed; the password goes in its own field."""
+    text = text.strip()
+    if not text:
+        return ProxyProblem.EMPTY
+    if any(ch.isspace() for ch in text):
+        return ProxyProblem.SPACE
+    try:
+        parts = urlsplit(normalize_proxy_url(text))
+        port = parts.port
+    except ValueError:  # "Port out of range", "Port could not be cast to integer", bad IPv6
+        return ProxyProblem.PORT
+    if parts.scheme.lower() not in PROXY_SCHEMES:
+        return ProxyProblem.SCHEME
+    if not parts.hostname:
+        return ProxyProblem.HOST
+    if port is None and parts.netloc.rstrip().endswith(":"):
+        return ProxyProblem.PORT
+    return None
 
 
 def _proxy_for(config: ConnectionConfig) -> str | None:

@@ -39,7 +39,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+59"/>
         <source>This model always thinks before answering.</source>
         <translation>该模型总是先思考再回答。</translation>
     </message>
@@ -64,7 +64,7 @@
         <translation>请先在“搜索”页添加笔记文件夹。</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+11"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
@@ -153,7 +153,7 @@
         <translation>导出为 Word 文档…</translation>
     </message>
     <message>
-        <location line="+179"/>
+        <location line="+183"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
@@ -186,7 +186,7 @@
 <context>
     <name>ConversationSidebar</name>
     <message>
-        <location line="-167"/>
+        <location line="-170"/>
         <source>New chat</source>
         <translation>新建对话</translation>
     </message>
@@ -212,7 +212,7 @@
     </message>
     <message>
         <location line="+44"/>
-        <location line="+75"/>
+        <location line="+76"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
@@ -1576,7 +1576,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+86"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+81"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1661,7 +1661,7 @@ Log folder: %1</source>
         <translation>代理地址</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+9"/>
         <source>Proxy password</source>
         <translation>代理密码</translation>
     </message>
@@ -1717,17 +1717,18 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+89"/>
+        <location line="+91"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../desktop/gui/settings/parts.py" line="+149"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+3"/>
         <source>Will use: %1</source>
         <translation>将使用：%1</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+11"/>
         <source>Saved (type to replace)</source>
         <translation>已保存（输入新密码可替换）</translation>
     </message>
@@ -1836,7 +1837,7 @@ Log folder: %1</source>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/settings/parts.py" line="+19"/>
+        <location filename="../../desktop/gui/settings/parts.py" line="-129"/>
         <source>No API key is set. Paste your DashScope API key into the API key field and press Save.</source>
         <translation>尚未设置 API 密钥。请把您的 DashScope API 密钥粘贴到 API 密钥框中，然后点击“保存”。</translation>
     </message>
@@ -1879,6 +1880,31 @@ Log folder: %1</source>
         <location line="+2"/>
         <source>The notes index was built with another embedding model or size. Index the notes again to search them with the model chosen now.</source>
         <translation>笔记索引是用另一个向量模型或维度建立的。请重新索引笔记，才能用现在选择的模型搜索。</translation>
+    </message>
+    <message>
+        <location line="+85"/>
+        <source>Type the proxy address, for example proxy.corp:8080.</source>
+        <translation>请输入代理地址，例如 proxy.corp:8080。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A proxy address has no spaces: type it as host:port, for example proxy.corp:8080.</source>
+        <translation>代理地址不能包含空格：请按“主机:端口”输入，例如 proxy.corp:8080。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A proxy address starts with http://, https:// or socks5://, or with the host alone (proxy.corp:8080 means http).</source>
+        <translation>代理地址应以 http://、https:// 或 socks5:// 开头，也可以只写主机（proxy.corp:8080 即为 http）。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The address names no computer: type it as host:port, for example proxy.corp:8080.</source>
+        <translation>地址中没有主机名：请按“主机:端口”输入，例如 proxy.corp:8080。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The port must be a number from 1 to 65535, for example proxy.corp:8080.</source>
+        <translation>端口必须是 1 到 65535 之间的数字，例如 proxy.corp:8080。</translation>
     </message>
     <message>
         <location filename="../../desktop/core/secrets.py" line="+188"/>

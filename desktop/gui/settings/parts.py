@@ -1,14 +1,15 @@
-"""Small pieces of the Settings tab: its own wording of errors, the temperature field, the restart
-command and the space status lines keep."""
+"""Small pieces of the Settings tab: its own wording of errors, what is wrong with a typed proxy
+address, the temperature field, the restart command and the space status lines keep."""
 
 from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QProcess, Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QLabel, QScrollArea, QWidget
 
+from desktop.core.client import ProxyProblem, normalize_proxy_url, proxy_address_problem
 from desktop.core.errors import ErrorKind
 from desktop.core.i18n import QT_TRANSLATE_NOOP
 from desktop.gui.chat.parts import translate_error
@@ -121,3 +122,35 @@ def restart_command() -> tuple[str, list[str]]:
     if getattr(sys, "frozen", False):
         return sys.executable, []
     return sys.executable, ["-m", "desktop"]
+
+
+PROXY_PROBLEMS: dict[ProxyProblem, str] = {
+    ProxyProblem.EMPTY: QT_TRANSLATE_NOOP("SettingsTab", "Type the proxy address, for example proxy.corp:8080."),
+    ProxyProblem.SPACE: QT_TRANSLATE_NOOP("SettingsTab", "A proxy address has no spaces: type it as host:port, "
+                                                         "for example proxy.corp:8080."),
+    ProxyProblem.SCHEME: QT_TRANSLATE_NOOP(
+        "SettingsTab", "A proxy address starts with http://, https:// or socks5://, or with the host alone "
+                       "(proxy.corp:8080 means http)."),
+    ProxyProblem.HOST: QT_TRANSLATE_NOOP("SettingsTab", "The address names no computer: type it as host:port, "
+                                                        "for example proxy.corp:8080."),
+    ProxyProblem.PORT: QT_TRANSLATE_NOOP("SettingsTab", "The port must be a number from 1 to 65535, for example "
+                                                        "proxy.corp:8080."),
+}
+
+
+def proxy_note(text: str) -> str:
+    """What to say under the proxy address as it is typed: what is wrong with it, or what will be
+    used when the scheme was left out ("" when it is fine as typed)."""
+    problem = proxy_address_problem(text)
+    if problem is not None:
+        return QCoreApplication.translate("SettingsTab", PROXY_PROBLEMS[problem])
+    used = normalize_proxy_url(text)
+    if used != text.strip():
+        return QCoreApplication.translate("SettingsTab", "Will use: %1").replace("%1", used)
+    return ""
+
+
+def start_detached(program: str, arguments: list[str]) -> bool:
+    """Start a process that outlives this one (the tests put a recorder in its place)."""
+    result = QProcess.startDetached(program, arguments)
+    return bool(result[0] if isinstance(result, tuple) else result)

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QProcess, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +42,8 @@ from desktop.core.settings import DEFAULT_SYSTEM_PROMPT, system_prompt_for
 from desktop.core.tasks import TaskRunner
 from desktop.gui.common.i18n import ui_is_chinese
 from desktop.gui.settings.key import KeySection
-from desktop.gui.settings.parts import TemperatureBox, error_text, restart_command, status_area
+from desktop.gui.settings.parts import (TemperatureBox, error_text, proxy_note, restart_command, start_detached,
+                                        status_area)
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,6 @@ CONSOLE_URL_CN = "https://bailian.console.aliyun.com/?tab=model#/api-key"
 CONSOLE_URL_INTL = "https://modelstudio.console.alibabacloud.com/?tab=model#/api-key"
 
 LANGUAGES = (("system", None), ("en", "English"), ("zh_CN", "简体中文"))
-
-
-def start_detached(program: str, arguments: list[str]) -> bool:
-    """Start a process that outlives this one (the tests put a recorder in its place)."""
-    result = QProcess.startDetached(program, arguments)
-    return bool(result[0] if isinstance(result, tuple) else result)
 
 
 class SettingsTab(KeySection, QWidget):
@@ -164,6 +159,11 @@ class SettingsTab(KeySection, QWidget):
         conn.addRow("", status_area(self.url_note, 1))
         conn.addRow(self.tr("Proxy"), self.proxy_combo)
         conn.addRow(self.tr("Proxy address"), self.proxy_url)
+        self.proxy_note = QLabel(self)
+        self.proxy_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.proxy_note.setObjectName("proxyNote")
+        self.proxy_note.setWordWrap(True)
+        conn.addRow("", status_area(self.proxy_note, 2))
         password_row = QHBoxLayout()
         password_row.addWidget(self.proxy_password, 1)
         password_row.addWidget(self.forget_proxy_password_button)
@@ -254,6 +254,7 @@ class SettingsTab(KeySection, QWidget):
         self.custom_url.editingFinished.connect(self._on_setting_edited)
         self.proxy_combo.currentIndexChanged.connect(self._on_setting_edited)
         self.proxy_url.editingFinished.connect(self._on_setting_edited)
+        self.proxy_url.textChanged.connect(lambda _text: self._update_enabled())  # what is wrong, as typed
         # A test result says how the connection as it was worked: not one after it changed.
         for edit in (self.key_edit, self.custom_url, self.proxy_url, self.proxy_password):
             edit.textEdited.connect(self._on_connection_edited)
@@ -303,6 +304,7 @@ class SettingsTab(KeySection, QWidget):
         self.custom_url.setEnabled(custom)
         manual = self.proxy_combo.currentData() == "manual"
         self.proxy_url.setEnabled(manual)
+        self.proxy_note.setText(proxy_note(self.proxy_url.text()) if manual else "")
         self._update_proxy_password_state()
         url, source = resolve_base_url(self.session.settings.region, self.session.settings.custom_base_url)
         if source == "environment":
