@@ -61,6 +61,7 @@ class Edit:
     previous_text: str
     previous_title: str | None  # the automatic title the edit changed, else None
     replaced: tuple[Message, ...]  # the messages that came after the question, as they were
+    previous_edited: float | None = None  # when the question had been edited before, if it had
 
 
 # ---- events of a turn (the client's deltas pass through unchanged) --------------------------
@@ -175,10 +176,10 @@ class ChatService:
                 and conversation.title == title_from(message.content)):
             previous_title = conversation.title
             self.history.rename(conversation_id, title_from(text))  # still the automatic title
-        self.history.set_content(message_id, text)
+        self.history.set_content(message_id, text, edited=time.time())
         self.history.delete_messages_after(conversation_id, message_id)
         return Edit(conversation_id, message_id, message.content, previous_title,
-                    tuple(replace(m) for m in messages if m.id > message_id))
+                    tuple(replace(m) for m in messages if m.id > message_id), message.edited)
 
     def undo_edit(self, edit: Edit) -> None:
         """Put the conversation back as it was before ``edit``: the question's old text and the
@@ -187,7 +188,7 @@ class ChatService:
         if question is None or question.conversation_id != edit.conversation_id:
             return  # the conversation was deleted meanwhile: nothing to put back into
         self.history.restore_after(edit.conversation_id, edit.message_id, edit.replaced)
-        self.history.set_content(edit.message_id, edit.previous_text)
+        self.history.set_content(edit.message_id, edit.previous_text, edited=edit.previous_edited)
         conversation = self.history.conversation(edit.conversation_id)
         if (edit.previous_title is not None and conversation is not None
                 and conversation.title == title_from(question.content)):  # not renamed since

@@ -38,6 +38,7 @@ LINE = QT_TRANSLATE_NOOP("Export", "line %1")
 LINES = QT_TRANSLATE_NOOP("Export", "lines %1–%2")
 STOPPED = QT_TRANSLATE_NOOP("Export", "(stopped)")
 CUT_OFF = QT_TRANSLATE_NOOP("Export", "(cut off)")
+EDITED = QT_TRANSLATE_NOOP("Export", "edited %1")
 FAILED = QT_TRANSLATE_NOOP("Export", "(failed: %1)")
 UNKNOWN_REASON = QT_TRANSLATE_NOOP("Export", "unknown error")
 
@@ -114,7 +115,8 @@ def exported_messages(messages: Sequence[Message]) -> list[Message]:
 def _label(message: Message, tr: Translate) -> str:
     who = tr(YOU) if message.role == "user" else tr(QWEN)
     model = f" · {message.model}" if message.role == "assistant" and message.model else ""
-    return f"{who}{model} · {_when(message.created)}"
+    edited = f" ({fill(tr(EDITED), _when(message.edited))})" if message.edited is not None else ""
+    return f"{who}{model} · {_when(message.created)}{edited}"
 
 
 def _source_line(source: Source, tr: Translate) -> str:

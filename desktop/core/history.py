@@ -57,6 +57,7 @@ class Message:
     omitted_messages: int = 0  # earliest messages left out of the request to fit the context
     omitted_sources: int = 0  # relevant note excerpts that did not fit
     input_limit: int | None = None  # the limit the service named when the request was too long
+    edited: float | None = None  # when a question was last changed by Edit and resend
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,20 @@ _MIGRATIONS: tuple[str, ...] = (
         WHEN old.usage IS NOT NULL
         BEGIN INSERT INTO removed_usage(model, usage, created) VALUES (old.model, old.usage, old.created); END;
     """,
+    "ALTER TABLE messages ADD COLUMN edited REAL;",
 )
 SCHEMA_VERSION = 1 + len(_MIGRATIONS)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script`` one by one (a trigger's body keeps its own semicolons)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                yield pending.strip()
+            pending = ""
 
 
 class HistoryStore:
@@ -118,7 +131,7 @@ class HistoryStore:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -159,14 +172,24 @@ class HistoryStore:
         return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
 
     def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise QwenError(ErrorKind.NEWER_DATA, f"{version=} of the history database is newer than this app")
-        if version == 0:
-            self._db.executescript(_SCHEMA)  # a new database: version 1, then the steps
-            version = 1
-        for step in range(version - 1, len(_MIGRATIONS)):
-            self._db.executescript(f"BEGIN; {_MIGRATIONS[step]} PRAGMA user_version={step + 2}; COMMIT;")
+        """Bring the schema up to date in one transaction that holds the write lock, so that several
+        processes opening a new or older file at once migrate it once (the others wait, then see
+        the new version)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise QwenError(ErrorKind.NEWER_DATA, f"{version=} of the history database is newer than this app")
+            scripts = ([_SCHEMA] if version == 0 else []) + list(_MIGRATIONS[max(version, 1) - 1:])
+            for script in scripts:
+                for statement in _statements(script):
+                    self._db.execute(statement)
+            if version != SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -286,8 +309,9 @@ class HistoryStore:
                            (conversation_id, m.role, m.created, *_fields(m)))
             self._touch(conversation_id)
 
-    def set_content(self, message_id: int, content: str) -> None:
-        self._db.execute("UPDATE messages SET content=? WHERE id=?", (content, message_id))
+    def set_content(self, message_id: int, content: str, *, edited: float | None = None) -> None:
+        """Change a message's text; ``edited``: when the user changed it (None: never, as on Undo)."""
+        self._db.execute("UPDATE messages SET content=?, edited=? WHERE id=?", (content, edited, message_id))
 
     def delete_message(self, message_id: int) -> None:
         self._db.execute("DELETE FROM messages WHERE id=?", (message_id,))
@@ -319,7 +343,7 @@ class HistoryStore:
 
 
 _FIELDS = ("content", "reasoning", "status", "model", "usage", "error_kind", "error_detail", "request_id",
-           "thinking_seconds", "sources", "omitted_messages", "omitted_sources", "input_limit")
+           "thinking_seconds", "sources", "omitted_messages", "omitted_sources", "input_limit", "edited")
 
 
 def _fields(message: Message) -> tuple[object, ...]:
@@ -328,12 +352,13 @@ def _fields(message: Message) -> tuple[object, ...]:
     if message.usage is not None:
         u = message.usage
         usage = json.dumps({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                            "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens})
+                            "reasoning_tokens": u.reasoning_tokens, "cached_tokens": u.cached_tokens,
+                            "searches": u.searches})
     sources = (None if message.sources is None
                else json.dumps([s.to_json() for s in message.sources], ensure_ascii=False))
     return (message.content, message.reasoning, message.status.value, message.model, usage,
             message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
-            sources, message.omitted_messages, message.omitted_sources, message.input_limit)
+            sources, message.omitted_messages, message.omitted_sources, message.input_limit, message.edited)
 
 
 def _usage(raw: str | None) -> Usage | None:
@@ -342,7 +367,7 @@ def _usage(raw: str | None) -> Usage | None:
     try:
         u = json.loads(raw)
         return Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)),
-                     int(u.get("reasoning_tokens", 0)), int(u.get("cached_tokens", 0)))
+                     int(u.get("reasoning_tokens", 0)), int(u.get("cached_tokens", 0)), int(u.get("searches", 0)))
     except (ValueError, TypeError, AttributeError):
         return None
 
@@ -370,5 +395,5 @@ def _message(r: sqlite3.Row) -> Message:
         error_kind=r["error_kind"], error_detail=r["error_detail"], request_id=r["request_id"],
         created=r["created"], thinking_seconds=r["thinking_seconds"], sources=_sources(r["sources"]),
         omitted_messages=r["omitted_messages"], omitted_sources=r["omitted_sources"],
-        input_limit=r["input_limit"],
+        input_limit=r["input_limit"], edited=r["edited"],
     )

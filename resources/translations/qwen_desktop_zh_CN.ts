@@ -302,7 +302,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+56"/>
+        <location filename="../../desktop/core/errors.py" line="+57"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -443,6 +443,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+3"/>
+        <source>This model cannot search the web here. Send the question without web search, or choose another model.</source>
+        <translation>此模型在这里无法联网搜索。请关闭联网搜索后发送，或换一个模型。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Something went wrong. See the details below.</source>
         <translation>出现错误。请查看下方的详细信息。</translation>
     </message>
@@ -493,6 +498,11 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>(cut off)</source>
         <translation>（已中断）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>edited %1</source>
+        <translation>编辑于 %1</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -986,7 +996,7 @@ Log folder: %1</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../desktop/gui/chat/messages.py" line="+102"/>
+        <location filename="../../desktop/gui/chat/messages.py" line="+234"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -996,7 +1006,7 @@ Log folder: %1</source>
         <translation>通义千问</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="-123"/>
         <location line="+88"/>
         <location line="+4"/>
         <source>Copy</source>
@@ -1066,7 +1076,17 @@ Log folder: %1</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+28"/>
+        <source>edited</source>
+        <translation>已编辑</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Edited %1</source>
+        <translation>编辑于 %1</translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>The model accepts at most %1 tokens, so the request was sent again, shorter.</source>
         <translation>该模型最多接受 %1 个 Token，因此已缩短请求并重新发送。</translation>
     </message>

@@ -92,12 +92,14 @@ async def test_undo_of_an_edit_puts_back_every_message_exactly(
     edit = service.edit_message(cid, question.id, "Capital of Italy?")
     assert [m.content for m in edit.replaced] == ["Paris.", "Population?", "2.1 million."]
     assert history.conversation(cid).title == "Capital of Italy?"  # type: ignore[union-attr]
+    assert history.message(question.id).edited is not None  # type: ignore[union-attr]  # kept, and exported
     rome = await turn(service, client, cid)
     assert rome.message.content == "Rome." and rome.message.usage is not None
 
     service.undo_edit(edit)
 
     assert rows(history, cid) == before
+    assert history.message(question.id).edited is None  # type: ignore[union-attr]  # as it was
     assert history.conversation(cid).title == title  # type: ignore[union-attr]
     # Money spent stays spent, once: the restored replies count again, the undone answer still counts.
     assert service.month_totals().tokens == month + rome.message.usage.total_tokens

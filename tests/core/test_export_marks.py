@@ -76,3 +76,18 @@ def test_docx_marks_the_turns_and_has_a_title_and_an_author(store: HistoryStore,
     assert not any(t.startswith("(") for t in texts[texts.index("A complete answer"):])
     assert document.core_properties.title == "Quarterly budget"
     assert document.core_properties.author == "Qwen Desktop"
+
+
+def test_an_edited_question_says_when_it_was_edited(store: HistoryStore, tmp_path: Path) -> None:
+    c = store.create_conversation("Edited")
+    question = store.add_message(c.id, "user", "Old question")
+    store.add_message(c.id, "assistant", "An answer")
+    edited_at = datetime.datetime(2026, 12, 2, 9, 41).timestamp()
+    store.set_content(question.id, "New question", edited=edited_at)
+    conversation_, messages = store.conversation(c.id), store.messages(c.id)
+    text = conversation_markdown(conversation_, messages)  # type: ignore[arg-type]
+    heading = next(line for line in text.splitlines() if "New question" not in line and "edited" in line)
+    assert "(edited 2026-12-02 09:41)" in heading and text.count("edited") == 1
+    target = tmp_path / "edited.docx"
+    write_docx(conversation_, messages, target)  # type: ignore[arg-type]
+    assert any("(edited 2026-12-02 09:41)" in p.text for p in docx.Document(str(target)).paragraphs)

@@ -157,3 +157,5 @@ def test_enter_sends_an_edited_question_and_esc_cancels(harness: Harness, qtbot,
     qtbot.keyClick(box, Qt.Key.Key_Return)
     run(loop, until(lambda: not window.chat_tab.is_busy() and len(srv.chat_requests()) == 2))
     assert srv.chat_requests()[-1]["messages"][-1]["content"] == "hello again\nsecond line"
+    edited = window.chat_tab.view.message_widgets()[0]
+    assert "edited" in edited.header.text() and edited.header.toolTip().startswith("Edited 20")

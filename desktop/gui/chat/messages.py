@@ -11,6 +11,7 @@ run the Markdown renderer on the UI thread.
 from __future__ import annotations
 
 import html
+import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -99,10 +100,9 @@ class MessageWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.setSpacing(4)
-        who = self.tr("You") if self.role == "user" else self.tr("Qwen")
-        model = f" · {self.message.model}" if self.role != "user" and self.message.model else ""
-        self.header = QLabel(f"<b>{html.escape(who)}</b>{html.escape(model)}", self)
+        self.header = QLabel(self)
         self.header.setObjectName("messageHeader")
+        self._show_header()
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.setSpacing(0)
@@ -230,12 +230,23 @@ class MessageWidget(QFrame):
             self.edit_button.setEnabled(False)
         self.editor.edit.setFocus()
 
+    def _show_header(self) -> None:
+        who = self.tr("You") if self.role == "user" else self.tr("Qwen")
+        model = f" · {self.message.model}" if self.role != "user" and self.message.model else ""
+        edited = " · " + self.tr("edited") if self.message.edited is not None else ""
+        self.header.setText(f"<b>{html.escape(who)}</b>{html.escape(model)}{html.escape(edited)}")
+        when = self.message.edited
+        self.header.setToolTip(self.tr("Edited %1").replace("%1", time.strftime("%Y-%m-%d %H:%M", time.localtime(when)))
+                               if when is not None else "")
+
     def stop_edit(self, new_text: str | None = None) -> None:
         if self.editor is not None:
             self.editor.deleteLater()
             self.editor = None
         if new_text is not None:
             self.message.content = new_text
+            self.message.edited = time.time()
+            self._show_header()
             self.body.set_markdown(plain_markdown(new_text))
         self.body.setVisible(True)
         if self.edit_button is not None:
