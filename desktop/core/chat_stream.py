@@ -44,6 +44,7 @@ class Usage:
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     cached_tokens: int = 0
+    searches: int = 0  # web searches the service made for the reply (billed per search)
 
     @property
     def total_tokens(self) -> int:

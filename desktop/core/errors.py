@@ -47,6 +47,7 @@ class ErrorKind(StrEnum):
     CANNOT_CANCEL = "cannot_cancel"
     NEWER_DATA = "newer_data"
     INDEX_DAMAGED = "index_damaged"
+    SEARCH_UNSUPPORTED = "search_unsupported"
     UNKNOWN = "unknown"
 
 
@@ -126,6 +127,9 @@ MESSAGES: dict[ErrorKind, str] = {
     ErrorKind.INDEX_DAMAGED: QT_TRANSLATE_NOOP(
         "Errors", "The index of your notes is damaged. It can be built again from your notes files, "
                   "which are not touched."),
+    ErrorKind.SEARCH_UNSUPPORTED: QT_TRANSLATE_NOOP(
+        "Errors", "This model cannot search the web here. Send the question without web search, or "
+                  "choose another model."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
         "Errors", "Something went wrong. See the details below."),
 }
@@ -173,6 +177,7 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.INDEX_MODEL_CHANGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.BATCH_UNAVAILABLE: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.CANNOT_CANCEL: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.SEARCH_UNSUPPORTED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.NEWER_DATA: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.INDEX_DAMAGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.UNKNOWN: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
