@@ -23,10 +23,13 @@ import openai
 import pytest
 
 from tests.support.dashscope_server import (
+    DEFAULT_SOURCES,
+    SEARCH_ENDPOINT,
     TEST_KEY,
     ChatReply,
     DashScopeServer,
     EmbeddingReply,
+    SearchReply,
     embedding_vector,
 )
 
@@ -537,3 +540,118 @@ def test_command_line_prints_base_url() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=5)
     assert process.returncode == 0, stderr
+
+
+# ---- the native generation endpoint (web search) ------------------------------------------------
+
+SEARCH_BODY = {
+    "model": "qwen-plus",
+    "input": {"messages": USER_HELLO},
+    "parameters": {"result_format": "message", "incremental_output": True, "enable_search": True,
+                   "search_options": {"enable_source": True, "enable_citation": True,
+                                      "citation_format": "[ref_<number>]", "search_strategy": "turbo",
+                                      "prepend_search_result": True}},
+}
+
+
+def native_post(srv: DashScopeServer, body: Any, *, sse: bool = True, key: str = TEST_KEY) -> tuple[int, str, str]:
+    """(status, content type, body text) of one request to the native generation endpoint."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if sse:
+        headers["X-DashScope-SSE"] = "enable"
+    try:
+        conn.request("POST", "/api/v1" + SEARCH_ENDPOINT, body=json.dumps(body), headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheader("content-type") or "", response.read().decode()
+    finally:
+        conn.close()
+
+
+def native_blocks(text: str) -> list[list[str]]:
+    return [block.split("\n") for block in text.split("\n\n") if block]
+
+
+def test_native_search_stream_has_the_native_shape(srv: DashScopeServer) -> None:
+    srv.script_search(SearchReply(content="It rains [ref_2].", searches=3))
+    status, content_type, text = native_post(srv, SEARCH_BODY)
+    assert status == 200 and content_type.startswith("text/event-stream")
+    blocks = native_blocks(text)
+    for number, lines in enumerate(blocks, start=1):
+        assert lines[:3] == [f"id:{number}", "event:result", ":HTTP_STATUS/200"]
+        assert len(lines) == 4 and lines[3].startswith("data:{")  # no space after the colon
+    data = [json.loads(lines[3][len("data:"):]) for lines in blocks]
+    assert data[0]["output"] == {"search_info": {"search_results": list(DEFAULT_SOURCES)}}
+    assert len({d["request_id"] for d in data}) == 1
+    middle = [d["output"]["choices"][0] for d in data[1:-1]]
+    assert all(c["finish_reason"] == "null" for c in middle)
+    assert "".join(c["message"]["content"] for c in middle) == "It rains [ref_2]."
+    assert [d["usage"]["output_tokens"] for d in data[1:-1]] == list(range(1, len(middle) + 1))
+    last = data[-1]
+    assert last["output"]["choices"][0]["finish_reason"] == "stop"
+    usage = last["usage"]
+    assert usage["plugins"]["search"]["count"] == 3 and usage["output_tokens"] == len(middle)
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert srv.search_requests() == [SEARCH_BODY]
+
+
+def test_native_search_without_sse_answers_one_json(srv: DashScopeServer) -> None:
+    status, content_type, text = native_post(srv, SEARCH_BODY, sse=False)
+    assert status == 200 and content_type == "application/json"
+    answer = json.loads(text)
+    assert answer["output"]["choices"] == [{"finish_reason": "stop", "message": {
+        "role": "assistant", "content": "Echo: hello there [ref_1]"}}]
+    assert answer["output"]["search_info"]["search_results"] == list(DEFAULT_SOURCES)
+    assert answer["usage"]["plugins"]["search"]["count"] == 1 and answer["request_id"]
+
+
+def test_native_search_with_thinking_streams_reasoning_first(srv: DashScopeServer) -> None:
+    body = {**SEARCH_BODY, "parameters": {**SEARCH_BODY["parameters"], "enable_thinking": True}}
+    _, _, text = native_post(srv, body)
+    data = [json.loads(lines[3][len("data:"):]) for lines in native_blocks(text)]
+    messages = [d["output"]["choices"][0]["message"] for d in data[1:-1]]
+    reasoning = [m["reasoning_content"] for m in messages if m["reasoning_content"]]
+    assert reasoning and messages[0]["reasoning_content"] and not messages[0]["content"]
+    assert data[-1]["usage"]["output_tokens_details"]["reasoning_tokens"] == len(reasoning)
+    _, _, refused = native_post(srv, body, sse=False)  # thinking needs a stream
+    assert "non-streaming" in json.loads(refused)["message"]
+
+
+@pytest.mark.parametrize(("body", "status", "code", "message"), [
+    ({**SEARCH_BODY, "model": "qwen-long"}, 400, "InvalidParameter",
+     "The model qwen-long does not support enable_search"),
+    ({k: v for k, v in SEARCH_BODY.items() if k != "input"}, 400, "InvalidParameter", "input.messages"),
+    ({**SEARCH_BODY, "input": {"messages": []}}, 400, "InvalidParameter", "input.messages"),
+    ({**SEARCH_BODY, "model": "qwen-nonesuch"}, 400, "InvalidParameter", "Model not exist."),
+])
+def test_native_search_refusals_have_native_bodies(
+        srv: DashScopeServer, body: Any, status: int, code: str, message: str) -> None:
+    got_status, content_type, text = native_post(srv, body)
+    answer = json.loads(text)
+    assert got_status == status and content_type == "application/json"
+    assert set(answer) == {"code", "message", "request_id"}
+    assert answer["code"] == code and message in answer["message"]
+
+
+def test_native_search_needs_the_key_and_keeps_to_the_rate_limit(srv: DashScopeServer) -> None:
+    status, _, text = native_post(srv, SEARCH_BODY, key="sk-wrong-0000000000")
+    assert status == 401 and json.loads(text)["code"] == "InvalidApiKey"
+    srv.rate_limit_per_minute = 1
+    assert native_post(srv, SEARCH_BODY)[0] == 200
+    status, _, text = native_post(srv, SEARCH_BODY)
+    assert status == 429 and json.loads(text)["code"] == "Throttling.RateQuota"
+    assert srv.rate_limited(SEARCH_ENDPOINT) == 1 and srv.rate_limited("/chat/completions") == 0
+
+
+def test_native_search_scripted_failures(srv: DashScopeServer) -> None:
+    srv.script_search(SearchReply(content="abcdefgh", error_after=2),
+                      SearchReply.error(400, "InvalidParameter", "not here", as_sse=True))
+    _, _, text = native_post(srv, SEARCH_BODY)
+    blocks = native_blocks(text)
+    assert blocks[-1][:3] == ["id:3", "event:error", ":HTTP_STATUS/400"]
+    assert json.loads(blocks[-1][3][len("data:"):])["code"] == "DataInspectionFailed"
+    status, content_type, text = native_post(srv, SEARCH_BODY)
+    assert status == 400 and content_type.startswith("text/event-stream")
+    assert native_blocks(text)[0][:3] == ["id:1", "event:error", ":HTTP_STATUS/400"]
+    srv.reset()
+    assert srv.search_requests() == []

@@ -42,8 +42,9 @@ Layout of this package (everything is importable from `tests.support.dashscope_s
 `records` (scripted replies, recorded requests/streams/files/batches/tasks), `protocol` (DashScope
 constants and pure helpers), `connection` (HTTP wire layer), `base` (shared state, request reading,
 response writing), `chat`, `embeddings`, `batches` (files + batches), `native` (async tasks, upload
-policy, OSS stand-in), `ratelimit` (a per-minute request limit), `server` (`DashScopeServer`), `cli`
-(`main`, run by `__main__`).
+policy, OSS stand-in), `websearch` (the native generation endpoint with web search and sources:
+`SearchReply`, `script_search`, `search_requests`), `ratelimit` (a per-minute request limit),
+`server` (`DashScopeServer`), `cli` (`main`, run by `__main__`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ from .records import (
     StreamRecord,
 )
 from .server import DashScopeServer
+from .websearch import DEFAULT_SOURCES, SEARCH_ENDPOINT, SearchReply, native_block
 
 __all__ = [
     "BATCH_STEPS",
@@ -96,6 +98,7 @@ __all__ = [
     "DEFAULT_CHAT_MODELS",
     "DEFAULT_CODE_FOR_STATUS",
     "DEFAULT_REGION",
+    "DEFAULT_SOURCES",
     "EMBEDDING_MODELS",
     "ERROR_DEFAULTS",
     "HOST",
@@ -107,6 +110,7 @@ __all__ = [
     "NATIVE_STEPS",
     "OTHER_MODELS",
     "REGIONS",
+    "SEARCH_ENDPOINT",
     "SPLIT_WRITE_PAUSE",
     "TEST_KEY",
     "BatchRecord",
@@ -116,6 +120,7 @@ __all__ = [
     "EmbeddingReply",
     "NativeTaskRecord",
     "RecordedRequest",
+    "SearchReply",
     "StoredFile",
     "StreamRecord",
     "approx_tokens",
@@ -125,6 +130,7 @@ __all__ = [
     "last_user_text",
     "main",
     "message_text",
+    "native_block",
     "new_request_id",
     "parse_multipart",
     "split_event",

@@ -1,7 +1,8 @@
 """A per-minute request limit, as DashScope applies per account and model (reference §3).
 
-Off by default. With ``srv.rate_limit_per_minute = N`` the chat and embeddings endpoints each accept
-at most N requests in any window of ``srv.rate_window_seconds`` (60 s, like the real service; a
+Off by default. With ``srv.rate_limit_per_minute = N`` the chat, embeddings and native generation
+(web search) endpoints each accept at most N requests in any window of ``srv.rate_window_seconds``
+(60 s, like the real service; a
 test shrinks it to a second or two so it runs in seconds): a sliding window of the requests it
 accepted. A request over the limit gets the 429 ``limit_requests`` answer DashScope sends, without
 a ``Retry-After`` header unless ``srv.rate_limit_retry_after`` is set (the real service has never
@@ -18,7 +19,8 @@ from .base import _ServerBase
 from .connection import _Context, _head
 from .protocol import error_body
 
-LIMITED_ENDPOINTS = ("/chat/completions", "/embeddings")
+# The native generation endpoint (web search) too, with a native error body (see websearch).
+LIMITED_ENDPOINTS = ("/chat/completions", "/embeddings", "/services/aigc/text-generation/generation")
 
 
 class _RateLimits(_ServerBase):

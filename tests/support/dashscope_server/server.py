@@ -29,9 +29,10 @@ from .protocol import (
 from .ratelimit import _RateLimits
 from .records import BatchRecord, ChatReply, ClientGone, EmbeddingReply, NativeTaskRecord, RecordedRequest
 from .records import StoredFile, StreamRecord
+from .websearch import SEARCH_ENDPOINT, _SearchRoutes
 
 
-class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _RateLimits):
+class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoutes, _RateLimits):
     """DashScope-compatible loopback server running in a background thread.
 
     Settings (see `_ServerBase.__init__`) may be changed from any thread while the server runs.
@@ -50,6 +51,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _RateLimits)
                 "POST", re.compile(r"^/tasks/(?P<task>[^/]+)/cancel$"), DashScopeServer._handle_native_cancel
             ),
             _Route("GET", re.compile(r"^/uploads$"), DashScopeServer._handle_upload_policy),
+            _Route("POST", re.compile("^" + re.escape(SEARCH_ENDPOINT) + "$"),
+                   DashScopeServer._handle_native_generation),
         ]
         self._routes: list[_Route] = [
             _Route("POST", re.compile(r"^/chat/completions$"), DashScopeServer._handle_chat),
@@ -132,6 +135,7 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _RateLimits)
         with self._lock:
             self._chat_script.clear()
             self._embedding_script.clear()
+            self._search_script.clear()
             self._requests.clear()
             self._streams.clear()
 
