@@ -1,7 +1,7 @@
 """``qwen-desktop history …``: conversations from the command line (no Qt).
 
     history list [--json]                                   newest first, with tokens and cost
-    history export [ID | --last] [--format md|docx] [-o FILE]
+    history export [ID | --last] [--format md|docx | --json] [-o FILE]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from desktop.cli.context import open_history
 from desktop.cli.output import EXIT_FAIL, EXIT_OK, fail
 from desktop.cli.terminal import json_text
-from desktop.core.export import conversation_markdown, write_docx
+from desktop.core.export import conversation_json, conversation_markdown, write_docx
 from desktop.core.history import Conversation
 from desktop.core.pricing import PriceTable, format_cny, totals
 
@@ -71,8 +71,9 @@ def _export(args: argparse.Namespace) -> int:
         messages = history.messages(conversation.id)
     finally:
         history.close()
-    if fmt == "md":
-        text = conversation_markdown(conversation, messages)
+    if args.json or fmt == "md":
+        text = (json_text(conversation_json(conversation, messages)) + "\n" if args.json
+                else conversation_markdown(conversation, messages))
         if output is None or str(output) == "-":
             sys.stdout.write(text)
             return EXIT_OK
@@ -99,6 +100,8 @@ def add_history_parser(subparsers: Any) -> None:
     which.add_argument("--last", action="store_true", help="the most recent conversation (default)")
     export.add_argument("--format", "-f", choices=("md", "docx"),
                         help="md or docx (default: from the -o file name, else md)")
+    export.add_argument("--json", action="store_true",
+                        help="the conversation as JSON: every message with its sources and usage")
     export.add_argument("-o", "--output", metavar="FILE",
                         help="where to write (default: stdout for md, TITLE-ID.docx for docx)")
     export.set_defaults(func=_export)

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="deep thinking off")
     chat.add_argument("--show-thinking", action="store_true",
                       help="print the model's reasoning to stderr")
+    chat.add_argument("--web", action="store_true",
+                      help="let Qwen search the web, then list the pages it cites ([n] Title — URL)")
     chat.add_argument("--notes", action="store_true",
                       help="answer from your indexed notes, then list the sources it cites")
     chat.set_defaults(func=lambda a: asyncio.run(run_chat(a)))

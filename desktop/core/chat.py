@@ -34,9 +34,12 @@ from desktop.core.context import RequestPlan, plan_request
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.history import HistoryStore, Message, Status
 from desktop.core.limits import ModelLimits
+from desktop.core.models import offers_web_search
+from desktop.core.native_chat import stream_with_search
 from desktop.core.pacing import EndpointKind, pacer_for
 from desktop.core.pricing import PriceTable, Totals, month_end, month_start, totals
 from desktop.core.retry import Retrier, RetryPolicy
+from desktop.core.websearch import WebSourcesFound
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class ChatOptions:
     temperature: float | None = None
     thinking: bool = False
     use_notes: bool = False  # answer from the notes, citing them
+    web_search: bool = False  # let the service search the web, and keep the pages it cites
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,7 @@ class TurnEnded:
 
 
 TurnEvent = (ReplyStarted | SearchingNotes | NotesFound | ContextPrepared | RetryWaiting | ReasoningDelta
-             | ContentDelta | Usage | TurnEnded)
+             | ContentDelta | Usage | WebSourcesFound | TurnEnded)
 
 MAX_SHORTER_ATTEMPTS = 3
 
@@ -138,6 +142,11 @@ class ChatService:
         self._sleep = sleep
         self.limits = limits or ModelLimits()
         self.prices = prices or PriceTable()
+        self.search_refused: set[str] = set()  # models the service said cannot search (this session)
+
+    def offers_web_search(self, model: str) -> bool:
+        """Whether to offer web search for ``model``: a model that searches, not refused since."""
+        return offers_web_search(model) and model not in self.search_refused
 
     # -- preparing a turn ------------------------------------------------------------------
 
@@ -265,6 +274,7 @@ class ChatService:
         reply = (self.history.renew_reply(again, options.model) if again is not None else
                  self.history.add_message(conversation_id, "assistant", "", status=Status.STREAMING,
                                           model=options.model))
+        reply.web_sources = [] if options.web_search else None
         yield ReplyStarted(reply)
         content: list[str] = []
         reasoning: list[str] = []
@@ -311,10 +321,13 @@ class ChatService:
                     yield RetryWaiting(notice[0], max(1, retrier.attempt), notice[1])
                 permit = await retrier.ready(permit)
                 try:
-                    async for event in client.stream_chat(
-                        plan.messages, model=options.model, temperature=options.temperature,
-                        thinking=options.thinking,
-                    ):
+                    stream = (
+                        stream_with_search(client, plan.messages, model=options.model,
+                                           temperature=options.temperature, thinking=options.thinking)
+                        if options.web_search else
+                        client.stream_chat(plan.messages, model=options.model,
+                                           temperature=options.temperature, thinking=options.thinking))
+                    async for event in stream:
                         if isinstance(event, StreamStarted):
                             reply.request_id = event.request_id or ""
                             retrier.succeeded(permit)
@@ -330,6 +343,8 @@ class ChatService:
                         elif isinstance(event, Usage):
                             reply.usage = event
                             self.limits.observe(options.model, plan.estimated_tokens, event.prompt_tokens)
+                        elif isinstance(event, WebSourcesFound):
+                            reply.web_sources = list(event.sources)
                         elif isinstance(event, Finished):
                             if event.reason == "length":
                                 reply.status = Status.LENGTH
@@ -367,6 +382,8 @@ class ChatService:
             failure = exc if isinstance(exc, QwenError) else translate_error(exc)
             if not isinstance(exc, QwenError):
                 log.error("chat turn failed unexpectedly", exc_info=exc)
+            if failure.kind is ErrorKind.SEARCH_UNSUPPORTED:
+                self.search_refused.add(options.model)
             kept_text = bool(content or reasoning)
             status = Status.CUT_OFF if kept_text else Status.ERROR
             final = snapshot(status)

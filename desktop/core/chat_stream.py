@@ -61,7 +61,7 @@ def malformed(detail: str) -> QwenError:
 def chunk_events(chunk: object) -> list[ChatEvent]:
     """The events one streamed chunk carries; a wrong shape raises a BAD_RESPONSE QwenError."""
     if not isinstance(chunk, openai.BaseModel):
-        raise malformed(f"a stream event is {_json_type(chunk)}, not a JSON object")
+        raise malformed(f"a stream event is {json_type(chunk)}, not a JSON object")
     events: list[ChatEvent] = []
     usage = getattr(chunk, "usage", None)
     if usage is not None and (counted := _usage(_model(usage, "usage"))) is not None:
@@ -70,7 +70,7 @@ def chunk_events(chunk: object) -> list[ChatEvent]:
     if choices is None:
         return events
     if not isinstance(choices, list):
-        raise malformed(f"'choices' is {_json_type(choices)}, not a list")
+        raise malformed(f"'choices' is {json_type(choices)}, not a list")
     if not choices:
         return events
     choice = _model(choices[0], "a choice")
@@ -91,35 +91,35 @@ def chunk_events(chunk: object) -> list[ChatEvent]:
 
 def _model(value: object, what: str) -> openai.BaseModel:
     if not isinstance(value, openai.BaseModel):
-        raise malformed(f"{what} is {_json_type(value)}, not a JSON object")
+        raise malformed(f"{what} is {json_type(value)}, not a JSON object")
     return value
 
 
 def _text(value: object, field_name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise malformed(f"'{field_name}' is {_json_type(value)}, not a string")
+    raise malformed(f"'{field_name}' is {json_type(value)}, not a string")
 
 
 # No request has anywhere near this many tokens: a count beyond it (or below zero) is nonsense.
 MAX_TOKEN_COUNT = 10**9
 
 
-class _AbsurdCount(Exception):
+class AbsurdCount(Exception):
     """A token count that is a number but cannot be true: the usage is unknown, not an error."""
 
 
-def _count(value: object, field_name: str) -> int:
+def token_count(value: object, field_name: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise malformed(f"'{field_name}' is not a token count")
     if not (0 <= value <= MAX_TOKEN_COUNT) or value != int(value):
-        raise _AbsurdCount(f"{field_name}={value!r}")
+        raise AbsurdCount(f"{field_name}={value!r}")
     return int(value)
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
     if value is None:
         return "null"
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
@@ -140,17 +140,17 @@ def _usage(raw: Any) -> Usage | None:
     prompt_details = getattr(raw, "prompt_tokens_details", None)
     try:
         return _usage_counts(raw, details, prompt_details)
-    except _AbsurdCount as exc:
+    except AbsurdCount as exc:
         log.warning("ignoring an impossible token count from the service: %s", exc)
         return None
 
 
 def _usage_counts(raw: Any, details: Any, prompt_details: Any) -> Usage:
     return Usage(
-        prompt_tokens=_count(getattr(raw, "prompt_tokens", 0), "prompt_tokens"),
-        completion_tokens=_count(getattr(raw, "completion_tokens", 0), "completion_tokens"),
-        reasoning_tokens=_count(getattr(details, "reasoning_tokens", 0), "reasoning_tokens")
+        prompt_tokens=token_count(getattr(raw, "prompt_tokens", 0), "prompt_tokens"),
+        completion_tokens=token_count(getattr(raw, "completion_tokens", 0), "completion_tokens"),
+        reasoning_tokens=token_count(getattr(details, "reasoning_tokens", 0), "reasoning_tokens")
         if details else 0,
-        cached_tokens=_count(getattr(prompt_details, "cached_tokens", 0), "cached_tokens")
+        cached_tokens=token_count(getattr(prompt_details, "cached_tokens", 0), "cached_tokens")
         if prompt_details else 0,
     )

@@ -26,6 +26,7 @@ from desktop.core.ask import Source, no_notes_message
 from desktop.core.errors import MESSAGES, ErrorKind
 from desktop.core.history import Conversation, Message, Status
 from desktop.core.i18n import QT_TRANSLATE_NOOP, fill
+from desktop.core.websearch import cited_markdown
 
 # Labels of an export, in English; the window passes a translator so they follow the UI language.
 Translate = Callable[[str], str]
@@ -39,6 +40,7 @@ LINES = QT_TRANSLATE_NOOP("Export", "lines %1–%2")
 STOPPED = QT_TRANSLATE_NOOP("Export", "(stopped)")
 CUT_OFF = QT_TRANSLATE_NOOP("Export", "(cut off)")
 EDITED = QT_TRANSLATE_NOOP("Export", "edited %1")
+WEB_SOURCES = QT_TRANSLATE_NOOP("Export", "Web sources")
 FAILED = QT_TRANSLATE_NOOP("Export", "(failed: %1)")
 UNKNOWN_REASON = QT_TRANSLATE_NOOP("Export", "unknown error")
 
@@ -135,11 +137,34 @@ def _question_before(messages: Sequence[Message], index: int) -> str:
     return ""
 
 
-def _body(messages: Sequence[Message], index: int) -> str:
+def _body(messages: Sequence[Message], index: int, tr: Translate = _english) -> str:
     message = messages[index]
     if message.status is Status.NO_NOTES:
         return f"*{no_notes_message(_question_before(messages, index))}*"
+    if message.web_sources:  # the markers become links, the pages are listed under the answer
+        return cited_markdown(message.content, message.web_sources, tr(WEB_SOURCES),
+                              prefix="W" if message.sources else "")
     return message.content
+
+
+# ---- JSON -----------------------------------------------------------------------------------
+
+
+def conversation_json(conversation: Conversation, messages: Sequence[Message]) -> dict[str, Any]:
+    """The conversation as data (``history export --json``): every message with its sources."""
+    def one(m: Message) -> dict[str, Any]:
+        usage = None if m.usage is None else {
+            "prompt_tokens": m.usage.prompt_tokens, "completion_tokens": m.usage.completion_tokens,
+            "reasoning_tokens": m.usage.reasoning_tokens, "cached_tokens": m.usage.cached_tokens,
+            "searches": m.usage.searches}
+        return {"id": m.id, "role": m.role, "content": m.content, "reasoning": m.reasoning,
+                "status": m.status.value, "model": m.model, "created": m.created, "edited": m.edited,
+                "usage": usage, "error_kind": m.error_kind,
+                "sources": None if m.sources is None else [s.to_json() for s in m.sources],
+                "web_sources": None if m.web_sources is None else [s.to_json() for s in m.web_sources]}
+
+    return {"id": conversation.id, "title": conversation.title, "created": conversation.created,
+            "updated": conversation.updated, "messages": [one(m) for m in messages]}
 
 
 # ---- Markdown -------------------------------------------------------------------------------
@@ -154,7 +179,7 @@ def conversation_markdown(conversation: Conversation, messages: Sequence[Message
     for i, message in enumerate(shown):
         if i:
             out += ["---", ""]
-        out += [f"## {_label(message, tr)}", "", _body(shown, i).rstrip(), ""]
+        out += [f"## {_label(message, tr)}", "", _body(shown, i, tr).rstrip(), ""]
         if message.id in marks:
             out += [f"*{line}*  " for line in marks[message.id].split("\n")] + [""]
         if message.sources:
@@ -200,7 +225,7 @@ def write_docx(conversation: Conversation, messages: Sequence[Message], path: Pa
                         paragraph.add_run().add_break()
                     paragraph.add_run(line)
         else:
-            add_markdown(document, _body(shown, i), heading_offset=1)
+            add_markdown(document, _body(shown, i, tr), heading_offset=1)
         for line in marks.get(message.id, "").split("\n") if message.id in marks else ():
             document.add_paragraph().add_run(line).italic = True
         if message.sources:

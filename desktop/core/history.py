@@ -24,6 +24,7 @@ from desktop.core.ask import Source
 from desktop.core.client import Usage
 from desktop.core.recovery import DataFile, Recovery, is_corruption, set_aside
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.websearch import WebSource
 
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Message:
     omitted_sources: int = 0  # relevant note excerpts that did not fit
     input_limit: int | None = None  # the limit the service named when the request was too long
     edited: float | None = None  # when a question was last changed by Edit and resend
+    web_sources: list[WebSource] | None = None  # None: the answer did not search the web
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ _MIGRATIONS: tuple[str, ...] = (
         WHEN old.usage IS NOT NULL
         BEGIN INSERT INTO removed_usage(model, usage, created) VALUES (old.model, old.usage, old.created); END;
     """,
-    "ALTER TABLE messages ADD COLUMN edited REAL;",
+    "ALTER TABLE messages ADD COLUMN edited REAL; ALTER TABLE messages ADD COLUMN web_sources TEXT;",
 )
 SCHEMA_VERSION = 1 + len(_MIGRATIONS)
 
@@ -343,7 +345,8 @@ class HistoryStore:
 
 
 _FIELDS = ("content", "reasoning", "status", "model", "usage", "error_kind", "error_detail", "request_id",
-           "thinking_seconds", "sources", "omitted_messages", "omitted_sources", "input_limit", "edited")
+           "thinking_seconds", "sources", "omitted_messages", "omitted_sources", "input_limit", "edited",
+           "web_sources")
 
 
 def _fields(message: Message) -> tuple[object, ...]:
@@ -356,9 +359,12 @@ def _fields(message: Message) -> tuple[object, ...]:
                             "searches": u.searches})
     sources = (None if message.sources is None
                else json.dumps([s.to_json() for s in message.sources], ensure_ascii=False))
+    web = (None if message.web_sources is None
+           else json.dumps([s.to_json() for s in message.web_sources], ensure_ascii=False))
     return (message.content, message.reasoning, message.status.value, message.model, usage,
             message.error_kind, message.error_detail, message.request_id, message.thinking_seconds,
-            sources, message.omitted_messages, message.omitted_sources, message.input_limit, message.edited)
+            sources, message.omitted_messages, message.omitted_sources, message.input_limit, message.edited,
+            web)
 
 
 def _usage(raw: str | None) -> Usage | None:
@@ -381,6 +387,15 @@ def _sources(raw: str | None) -> list[Source] | None:
         return []
 
 
+def _web_sources(raw: str | None) -> list[WebSource] | None:
+    if raw is None:
+        return None
+    try:
+        return [WebSource.from_json(s) for s in json.loads(raw)]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def _status(raw: str) -> Status:
     try:
         return Status(raw)
@@ -395,5 +410,5 @@ def _message(r: sqlite3.Row) -> Message:
         error_kind=r["error_kind"], error_detail=r["error_detail"], request_id=r["request_id"],
         created=r["created"], thinking_seconds=r["thinking_seconds"], sources=_sources(r["sources"]),
         omitted_messages=r["omitted_messages"], omitted_sources=r["omitted_sources"],
-        input_limit=r["input_limit"], edited=r["edited"],
+        input_limit=r["input_limit"], edited=r["edited"], web_sources=_web_sources(r["web_sources"]),
     )

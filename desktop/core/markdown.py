@@ -28,6 +28,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name, guess_lexer
 from pygments.util import ClassNotFound
 
+from desktop.core.websearch import MARKER as WEB_MARKER
+
 
 @dataclass(frozen=True, slots=True)
 class Palette:
@@ -143,6 +145,8 @@ class _QtRenderer(RendererHTML):
 
     def text(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         escaped = escapeHtml(tokens[idx].content)
+        if env and env.get("web"):
+            escaped = link_web_citations(escaped, env["web"], env.get("web_prefix", ""))
         count = env.get("citations", 0) if env else 0
         return link_citations(escaped, count) if count else escaped
 
@@ -176,6 +180,18 @@ def link_citations(escaped_text: str, count: int) -> str:
 
 
 CITE_SCHEME = "cite"
+WEB_SCHEME = "web"  # web:N names the answer's web source N; the message opens its page
+
+
+def link_web_citations(escaped_text: str, indexes: tuple[int, ...], prefix: str = "") -> str:
+    """Turn the web search's markers ("[ref_2]") in already escaped text into ``web:N`` links shown
+    as "[2]" (or "[W2]" with ``prefix``), for the indexes a source has; others stay as they are."""
+
+    def one(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f'<a href="{WEB_SCHEME}:{n}">[{prefix}{n}]</a>' if n in indexes else match.group(0)
+
+    return WEB_MARKER.sub(one, escaped_text)
 
 
 @lru_cache(maxsize=4)
@@ -269,16 +285,19 @@ def fold_source(text: str, fold: Fold) -> str:
 
 
 def render(text: str, *, dark: bool = False, highlight: bool = True, citations: int = 0,
-           fold: Fold | None = None) -> str:
+           fold: Fold | None = None, web: tuple[int, ...] = (), web_prefix: str = "") -> str:
     """Markdown source to HTML for ``QTextDocument.setHtml`` / ``QTextBrowser``.
 
     With ``citations=N``, the markers [1]…[N] in the text (not in code) become ``cite:n`` links.
-    With ``fold``, huge blocks are shortened for the screen (see :class:`Fold`).
+    With ``fold``, huge blocks are shortened for the screen (see :class:`Fold`). With ``web`` (the
+    indexes of the answer's web sources), the markers "[ref_n]" become ``web:n`` links.
     """
     if not text:
         return ""
     md = _parser(dark, highlight)
     env: EnvType = {"citations": citations} if citations else {}
+    if web:  # beside notes' [n], the web's are [Wn]: told apart, and never linked twice
+        env.update(web=web, web_prefix=web_prefix or ("W" if citations else ""))
     if fold is None:
         rendered: str = md.render(text, env)
         return rendered

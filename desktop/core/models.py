@@ -102,3 +102,15 @@ def is_chat_model(model_id: str) -> bool:
     if _NOT_CHAT.search(model_id):
         return False
     return model_id.startswith(("qwen", "qwq", "deepseek", "kimi", "glm", "moonshot", "llama"))
+
+
+# Models DashScope documents web search for (the Qwen text families). Third-party models it hosts,
+# Qwen-Long, translation, vision and OCR models are not offered the switch; a model that turns out
+# not to search (a 400 from the service) is remembered for the session and the switch goes off.
+_SEARCH_FAMILIES = re.compile(r"^(qwen-(plus|max|turbo|flash)|qwen3-max|qwq-plus|qwen3(\.\d+)?-(plus|max|flash))")
+_NO_SEARCH = re.compile(r"(-vl|-ocr|-mt|-long|-coder|-math|-audio|-omni)", re.IGNORECASE)
+
+
+def offers_web_search(model: str) -> bool:
+    """Whether the Web search switch is offered for ``model``."""
+    return bool(_SEARCH_FAMILIES.search(model)) and not _NO_SEARCH.search(model)

@@ -25,13 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2
 
 from desktop.core.chat_stream import (
-    MAX_TOKEN_COUNT,
+    AbsurdCount,
     ChatEvent,
     ContentDelta,
     Finished,
     ReasoningDelta,
     StreamStarted,
     Usage,
+    json_type,
+    token_count,
     unreadable,
 )
 from desktop.core.client import QwenClient
@@ -362,7 +364,7 @@ class _StreamReader:
         except ValueError as exc:
             raise QwenError(ErrorKind.BAD_RESPONSE, unreadable(exc)) from None
         if not isinstance(data, dict):
-            raise QwenError(ErrorKind.BAD_RESPONSE, f"a stream event is {_json_type(data)}, not a JSON object")
+            raise QwenError(ErrorKind.BAD_RESPONSE, f"a stream event is {json_type(data)}, not a JSON object")
         return data
 
     def _result_events(self, data: dict[str, Any]) -> list[ChatEvent | WebSourcesFound]:
@@ -376,7 +378,7 @@ class _StreamReader:
         finish_reason = None
         choices = output.get("choices")
         if choices is not None and not isinstance(choices, list):
-            raise QwenError(ErrorKind.BAD_RESPONSE, f"'choices' is {_json_type(choices)}, not a list")
+            raise QwenError(ErrorKind.BAD_RESPONSE, f"'choices' is {json_type(choices)}, not a list")
         if choices:
             choice = _object(choices[0], "a choice")
             message = _object(choice.get("message"), "'message'")
@@ -401,21 +403,21 @@ def _object(value: object, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise QwenError(ErrorKind.BAD_RESPONSE, f"{what} is {_json_type(value)}, not a JSON object")
+        raise QwenError(ErrorKind.BAD_RESPONSE, f"{what} is {json_type(value)}, not a JSON object")
     return value
 
 
 def _text(value: object, field_name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise QwenError(ErrorKind.BAD_RESPONSE, f"'{field_name}' is {_json_type(value)}, not a string")
+    raise QwenError(ErrorKind.BAD_RESPONSE, f"'{field_name}' is {json_type(value)}, not a string")
 
 
 def _sources(raw: object) -> list[WebSource]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise QwenError(ErrorKind.BAD_RESPONSE, f"'search_results' is {_json_type(raw)}, not a list")
+        raise QwenError(ErrorKind.BAD_RESPONSE, f"'search_results' is {json_type(raw)}, not a list")
     sources = []
     for item in raw:
         entry = _object(item, "a search result")
@@ -430,20 +432,6 @@ def _sources(raw: object) -> list[WebSource]:
     return sources
 
 
-class _AbsurdCount(Exception):
-    """A count that is a number but cannot be true: the usage is unknown, not an error."""
-
-
-def _count(value: object, field_name: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise QwenError(ErrorKind.BAD_RESPONSE, f"'{field_name}' is not a token count")
-    if not (0 <= value <= MAX_TOKEN_COUNT) or value != int(value):
-        raise _AbsurdCount(f"{field_name}={value!r}")
-    return int(value)
-
-
 def _usage(raw: dict[str, Any]) -> Usage | None:
     """The counts of a native ``usage`` object, or None when they cannot be true (negative,
     10**30…): the reply stands, its usage and cost are shown as unknown."""
@@ -452,20 +440,12 @@ def _usage(raw: dict[str, Any]) -> Usage | None:
     search = _object(_object(raw.get("plugins"), "'plugins'").get("search"), "'plugins.search'")
     try:
         return Usage(
-            prompt_tokens=_count(raw.get("input_tokens"), "input_tokens"),
-            completion_tokens=_count(raw.get("output_tokens"), "output_tokens"),
-            reasoning_tokens=_count(output_details.get("reasoning_tokens"), "reasoning_tokens"),
-            cached_tokens=_count(prompt_details.get("cached_tokens"), "cached_tokens"),
-            searches=_count(search.get("count"), "plugins.search.count"),
+            prompt_tokens=token_count(raw.get("input_tokens"), "input_tokens"),
+            completion_tokens=token_count(raw.get("output_tokens"), "output_tokens"),
+            reasoning_tokens=token_count(output_details.get("reasoning_tokens"), "reasoning_tokens"),
+            cached_tokens=token_count(prompt_details.get("cached_tokens"), "cached_tokens"),
+            searches=token_count(search.get("count"), "plugins.search.count"),
         )
-    except _AbsurdCount as exc:
+    except AbsurdCount as exc:
         log.warning("ignoring an impossible count from the service: %s", exc)
         return None
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
-             dict: "a JSON object"}
-    return names.get(type(value), type(value).__name__)

@@ -33,6 +33,8 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "qwen-long": {"input": 0.5, "output": 2.0},
     "qwq-plus": {"input": 1.6, "output": 4.0},
 }
+# CNY per 1,000 web searches (indicative: agent strategies cost about this, plain ones less).
+DEFAULT_SEARCH_PER_1000 = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class PriceTable:
         self._create = create
         self._mtime: float | None = None
         self._prices: dict[str, Price] = _parse(DEFAULT_PRICES)
+        self._search_per_1000 = DEFAULT_SEARCH_PER_1000
         self._reload()
 
     def _reload(self) -> None:
@@ -72,9 +75,12 @@ class PriceTable:
             if not isinstance(models, dict):
                 raise ValueError("no 'models' object")
             self._prices = _parse(models)
+            per_1000 = raw.get("web_search_per_1000") if isinstance(raw, dict) else None
+            self._search_per_1000 = _number(per_1000, DEFAULT_SEARCH_PER_1000)
         except (OSError, ValueError) as exc:
             log.warning("price table %s unreadable (%s); using the defaults", self.path, exc)
             self._prices = _parse(DEFAULT_PRICES)
+            self._search_per_1000 = DEFAULT_SEARCH_PER_1000
 
     def _write_defaults(self) -> None:
         data = {
@@ -83,6 +89,7 @@ class PriceTable:
             "note": "Edit the prices to match your contract; thinking_output is the output price "
                     "when the model thinks first.",
             "models": DEFAULT_PRICES,
+            "web_search_per_1000": DEFAULT_SEARCH_PER_1000,
         }
         try:
             write_json(self.path, data)
@@ -106,7 +113,21 @@ class PriceTable:
         output = price.output
         if usage.reasoning_tokens and price.thinking_output is not None:
             output = price.thinking_output
-        return (usage.prompt_tokens * price.input + usage.completion_tokens * output) / 1_000_000
+        tokens = (usage.prompt_tokens * price.input + usage.completion_tokens * output) / 1_000_000
+        return tokens + usage.searches * self.search_price()
+
+    def search_price(self) -> float:
+        """CNY for one web search."""
+        self._reload()
+        return self._search_per_1000 / 1000
+
+
+def _number(value: object, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if value is not None:
+        log.warning("price table: ignoring web_search_per_1000=%r", value)
+    return default
 
 
 def _parse(models: Mapping[str, object]) -> dict[str, Price]:
@@ -132,6 +153,7 @@ class Totals:
     cost: float = 0.0
     replies: int = 0
     unpriced: int = 0  # replies whose model has no price
+    searches: int = 0  # web searches (their price is in the cost)
 
     @property
     def tokens(self) -> int:
@@ -139,7 +161,7 @@ class Totals:
 
 
 def totals(table: PriceTable, replies: Iterable[tuple[str, Usage | None]]) -> Totals:
-    prompt = completion = count = unpriced = 0
+    prompt = completion = count = unpriced = searches = 0
     cost = 0.0
     for model, usage in replies:
         if usage is None:
@@ -147,12 +169,13 @@ def totals(table: PriceTable, replies: Iterable[tuple[str, Usage | None]]) -> To
         count += 1
         prompt += usage.prompt_tokens
         completion += usage.completion_tokens
+        searches += usage.searches
         one = table.cost(model, usage)
         if one is None:
             unpriced += 1
         else:
             cost += one
-    return Totals(prompt, completion, cost, count, unpriced)
+    return Totals(prompt, completion, cost, count, unpriced, searches)
 
 
 def month_start(now: float | None = None) -> float:

@@ -47,6 +47,7 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = 0.7
     thinking: bool = False  # the "Deep thinking" default for new conversations
+    web_search: bool = False  # the "Web search" default for new conversations
     language: str = "system"  # "system", "en" or "zh_CN"
     theme: str = "system"  # "system", "light" or "dark"
     proxy_mode: str = "system"  # "system" (env + OS), "none", or "manual"

@@ -9,7 +9,7 @@ plain text. Only http(s) addresses are ever offered to open.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,8 +49,11 @@ class WebSourcesFound:
 
 
 def is_web_address(url: str) -> bool:
+    """An absolute http(s) address with a host, and nothing that could end a link early."""
+    if any(ch.isspace() or ch in '<>"' for ch in url):
+        return False
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
@@ -84,3 +87,56 @@ def replace_markers(text: str, render: Any, sources: Iterable[WebSource]) -> str
         return str(render(source)) if source is not None else match.group(0)
 
     return MARKER.sub(one, text)
+
+
+def _escaped(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\[]*_`<>" else ch for ch in " ".join(text.split()))
+
+
+def cited_markdown(text: str, sources: Sequence[WebSource] | None, heading: str, *, prefix: str = "") -> str:
+    """An answer's Markdown for copying and exporting: each marker a link "[n]" (or "[Wn]" with
+    ``prefix``) to its page, and the sources listed under ``heading``. Unchanged without sources."""
+    if not sources:
+        return text
+
+    def marker(source: WebSource) -> str:
+        label = f"{prefix}{source.index}"
+        return f"[\\[{label}\\]](<{source.url}>)" if source.openable else f"\\[{label}\\]"
+
+    lines = [replace_markers(text, marker, sources).rstrip(), "", f"**{heading}**", ""]
+    for source in sources:
+        title = _escaped(source.title) or _escaped(source.url)
+        entry = f"[{title}](<{source.url}>)" if source.openable else f"{title} ({_escaped(source.url)})"
+        site = f" — {_escaped(source.site_name)}" if source.site_name else ""
+        lines.append(f"- \\[{prefix}{source.index}\\] {entry}{site}")  # a bullet: a list would renumber
+    return "\n".join(lines) + "\n"
+
+
+class MarkerFilter:
+    """Streamed text with the markers shown as "[n]": a marker cut between two pieces is held back
+    until the rest of it arrives (for a terminal, which cannot go back and change what it wrote)."""
+
+    def __init__(self) -> None:
+        self._held = ""
+        self.known: set[int] = set()  # the indexes of the sources received: other markers stay as they are
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        cut = text.rfind("[")
+        if cut != -1 and _could_become_marker(text[cut:]):
+            text, self._held = text[:cut], text[cut:]
+        else:
+            self._held = ""
+        return self._shown(text)
+
+    def flush(self) -> str:
+        rest, self._held = self._held, ""
+        return self._shown(rest)
+
+    def _shown(self, text: str) -> str:
+        return MARKER.sub(lambda m: f"[{m.group(1)}]" if int(m.group(1)) in self.known else m.group(0), text)
+
+
+def _could_become_marker(tail: str) -> bool:
+    """Whether ``tail`` (from a "[") is the start of a marker that is not complete yet."""
+    return bool(re.fullmatch(r"\[(r(e(f(_\d{0,3})?)?)?)?", tail))

@@ -24,7 +24,7 @@ from desktop.core.tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 # Fields only the chat uses: a change to one of them leaves the Search tab (and its watcher) alone.
-CHAT_ONLY_FIELDS = frozenset({"system_prompt", "temperature", "thinking", "model", "language"})
+CHAT_ONLY_FIELDS = frozenset({"system_prompt", "temperature", "thinking", "web_search", "model", "language"})
 
 
 def warm_up() -> None:

@@ -4,7 +4,7 @@
 <context>
     <name>ChatTab</name>
     <message>
-        <location filename="../../desktop/gui/chat/tab.py" line="+96"/>
+        <location filename="../../desktop/gui/chat/tab.py" line="+97"/>
         <source>Ask Qwen anything. Press Enter to send, Shift+Enter for a new line.</source>
         <translation>有问题尽管问通义千问。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -20,6 +20,11 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Web search</source>
+        <translation>联网搜索</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Use my notes</source>
         <translation>使用我的笔记</translation>
     </message>
@@ -39,7 +44,7 @@
         <translation>停止回复（Esc）</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+61"/>
         <source>This model always thinks before answering.</source>
         <translation>该模型总是先思考再回答。</translation>
     </message>
@@ -54,7 +59,7 @@
         <translation>让模型先逐步推理再回答（速度较慢，消耗更多 Token）。</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+9"/>
         <source>Answer from your notes and list the sources (cited as [1], [2]…)</source>
         <translation>根据你的笔记回答并列出来源（以 [1]、[2]… 标注引用）</translation>
     </message>
@@ -64,12 +69,22 @@
         <translation>请先在“搜索”页添加笔记文件夹。</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+14"/>
+        <source>Let Qwen search the web and list the pages it used (each search is billed)</source>
+        <translation>让通义千问联网搜索，并列出它参考的网页（每次搜索单独计费）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 cannot search the web. Choose another model to search.</source>
+        <translation>%1 无法联网搜索。如需搜索，请换一个模型。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location line="+163"/>
+        <location line="+168"/>
         <source>What do my notes say about %1?</source>
         <translation>我的笔记里关于 %1 是怎么说的？</translation>
     </message>
@@ -113,6 +128,18 @@
         <location line="+2"/>
         <source>This month: %1 · %2 tokens</source>
         <translation>本月：%1 · %2 Token</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>1 web search</source>
+        <translation>1 次联网搜索</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n web searches</source>
+        <translation>
+            <numerusform>%n 次联网搜索</numerusform>
+        </translation>
     </message>
     <message>
         <location line="+32"/>
@@ -282,6 +309,11 @@ Log folder: %1</source>
         <location line="+4"/>
         <source>Retry</source>
         <translation>重试</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Send without web search</source>
+        <translation>不联网直接发送</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -455,7 +487,7 @@ Log folder: %1</source>
 <context>
     <name>Export</name>
     <message>
-        <location filename="../../desktop/core/export.py" line="+32"/>
+        <location filename="../../desktop/core/export.py" line="+33"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -503,6 +535,11 @@ Log folder: %1</source>
         <location line="+1"/>
         <source>edited %1</source>
         <translation>编辑于 %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Web sources</source>
+        <translation>网页来源</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -943,7 +980,7 @@ Log folder: %1</source>
 <context>
     <name>MarkdownBody</name>
     <message>
-        <location filename="../../desktop/gui/chat/markdown_view.py" line="+216"/>
+        <location filename="../../desktop/gui/chat/markdown_view.py" line="+223"/>
         <source>%1 more lines are not shown here; Copy copies them all.</source>
         <translation>此处另有 %1 行未显示；“复制”会复制全部内容。</translation>
     </message>
@@ -996,7 +1033,7 @@ Log folder: %1</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../desktop/gui/chat/messages.py" line="+234"/>
+        <location filename="../../desktop/gui/chat/messages.py" line="+247"/>
         <source>You</source>
         <translation>我</translation>
     </message>
@@ -1006,14 +1043,14 @@ Log folder: %1</source>
         <translation>通义千问</translation>
     </message>
     <message>
-        <location line="-123"/>
-        <location line="+88"/>
+        <location line="-129"/>
+        <location line="+94"/>
         <location line="+4"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location line="-92"/>
+        <location line="-98"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
@@ -1044,12 +1081,12 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+74"/>
+        <location line="+80"/>
         <source>Copy for Word</source>
         <translation>复制到 Word</translation>
     </message>
     <message>
-        <location line="-73"/>
+        <location line="-79"/>
         <source>Copy as rich text: headings, lists, tables and code keep their form in Word or WPS</source>
         <translation>以富文本复制：标题、列表、表格和代码在 Word 或 WPS 中保持原有格式</translation>
     </message>
@@ -1064,12 +1101,17 @@ Log folder: %1</source>
         <translation>重新生成回答</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+27"/>
         <source>Waiting for Qwen…</source>
         <translation>正在等待通义千问…</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+32"/>
+        <source>Web sources</source>
+        <translation>网页来源</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <location line="+4"/>
         <location line="+5"/>
         <source>Copied</source>
@@ -1116,6 +1158,7 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+12"/>
+        <location line="+26"/>
         <source>Could not open %1.</source>
         <translation>无法打开 %1。</translation>
     </message>
@@ -1151,6 +1194,18 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>1 web search</source>
+        <translation>1 次联网搜索</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n web searches</source>
+        <translation>
+            <numerusform>%n 次联网搜索</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>about %1</source>
         <translation>约 %1</translation>
     </message>
@@ -1160,7 +1215,7 @@ Log folder: %1</source>
         <translation>根据价格表（数据文件夹中的 prices.json）估算的费用</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+23"/>
         <location line="+24"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
@@ -1596,7 +1651,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+81"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+82"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1626,12 +1681,12 @@ Log folder: %1</source>
         <translation>仅本次运行使用</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+8"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+24"/>
         <source>Use system settings</source>
         <translation>使用系统设置</translation>
     </message>
@@ -1651,7 +1706,7 @@ Log folder: %1</source>
         <translation>删除密码</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+2"/>
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
@@ -1681,7 +1736,7 @@ Log folder: %1</source>
         <translation>代理地址</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+6"/>
         <source>Proxy password</source>
         <translation>代理密码</translation>
     </message>
@@ -1691,9 +1746,14 @@ Log folder: %1</source>
         <translation>刷新列表</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+16"/>
         <source>Deep thinking on by default (models that support it)</source>
         <translation>默认开启深度思考（仅限支持的模型）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Web search on in new chats (models that can search)</source>
+        <translation>新对话默认开启联网搜索（支持搜索的模型）</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1712,7 +1772,7 @@ Log folder: %1</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
@@ -1737,7 +1797,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+91"/>
+        <location line="+93"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -1758,7 +1818,7 @@ Log folder: %1</source>
         <translation>代理需要时填写</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+43"/>
         <source>The temperature goes from 0 to 2.</source>
         <translation>温度的取值范围是 0 到 2。</translation>
     </message>
@@ -1973,7 +2033,7 @@ Log folder: %1</source>
 <context>
     <name>SourcesView</name>
     <message>
-        <location filename="../../desktop/gui/chat/sources.py" line="+32"/>
+        <location filename="../../desktop/gui/chat/sources.py" line="+35"/>
         <source>Sources</source>
         <translation>来源</translation>
     </message>
@@ -1996,7 +2056,7 @@ Log folder: %1</source>
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../desktop/gui/chat/parts.py" line="-97"/>
+        <location filename="../../desktop/gui/chat/parts.py" line="-99"/>
         <source>Thinking…</source>
         <translation>正在思考…</translation>
     </message>
@@ -2021,7 +2081,7 @@ Log folder: %1</source>
 <context>
     <name>UndoNotice</name>
     <message>
-        <location line="+126"/>
+        <location line="+128"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>
@@ -2046,6 +2106,24 @@ Log folder: %1</source>
         <translation>
             <numerusform>修改替换了问题之后的 %n 条消息。</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>WebSourcesView</name>
+    <message>
+        <location filename="../../desktop/gui/chat/sources.py" line="+37"/>
+        <source>Web sources</source>
+        <translation>网页来源</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Open %1 in the browser</source>
+        <translation>在浏览器中打开 %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Only web pages (http, https) open from here.</source>
+        <translation>这里只能打开网页（http、https）。</translation>
     </message>
 </context>
 </TS>

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # where it is raised and turned into a value (or a QwenError):
 INTERNAL = {
     # a token count that cannot be true: the client drops the usage (shown as unknown), nothing raises on.
-    "desktop.core.chat_stream._AbsurdCount",
+    "desktop.core.chat_stream.AbsurdCount",
     # extract_text's "why not": read_file turns it into a SkippedFile with its SkipReason.
     "desktop.core.notes.reader.NoteUnreadable",
     # decode_text's "not text": extract_text turns it into NoteUnreadable(BINARY).

@@ -50,6 +50,7 @@ class AutoHeightBrowser(QTextBrowser):
     """
 
     citation_clicked = Signal(int)  # a [n] marker of an answer from notes
+    web_citation_clicked = Signal(int)  # a marker of a web source (its index)
 
     def __init__(self, parent: QWidget | None = None, width_hint: int | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +74,9 @@ class AutoHeightBrowser(QTextBrowser):
             number = url.path()
             if number.isdigit():
                 self.citation_clicked.emit(int(number))
+        elif url.scheme() == markdown.WEB_SCHEME:  # the message opens the source's page, if it is one
+            if url.path().isdigit():
+                self.web_citation_clicked.emit(int(url.path()))
         elif url.scheme() in ("http", "https", "mailto") and url.isValid():
             # Never file: or any other scheme: a link in a reply must not start a local program.
             QDesktopServices.openUrl(url)
@@ -102,6 +106,7 @@ class MarkdownBody(QWidget):
     """The answer text: frozen segments of finished blocks plus one live tail."""
 
     citation_clicked = Signal(int)
+    web_citation_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, width_hint: int | None = None) -> None:
         super().__init__(parent)
@@ -113,15 +118,17 @@ class MarkdownBody(QWidget):
         self._tail = self._browser()
         self._layout.addWidget(self._tail)
         self._text = ""
-        self._final_key: tuple[str, int] | None = None  # what the tail shows when not streaming
+        self._final_key: tuple[str, int, tuple[int, ...]] | None = None  # the tail, when not streaming
         self._pending: list[str] = []  # pieces of a stored message not laid out yet
         self.citations = 0  # [1]…[n] become links
+        self.web_citations: tuple[int, ...] = ()  # the web sources' indexes: "[ref_n]" become links
         self.last_render_ms = 0.0
 
     def _browser(self) -> AutoHeightBrowser:
         laid_out = self._tail.viewport().width() if hasattr(self, "_tail") and self.isVisible() else 0
         browser = AutoHeightBrowser(self, laid_out if laid_out > 50 else self.width_hint)
         browser.citation_clicked.connect(self.citation_clicked)
+        browser.web_citation_clicked.connect(self.web_citation_clicked)
         return browser
 
     def text(self) -> str:
@@ -139,7 +146,7 @@ class MarkdownBody(QWidget):
         """
         self._drop_frozen()
         self._text = text
-        self._final_key = (text, self.citations)
+        self._final_key = (text, self.citations, self.web_citations)
         self._frozen_end = rendered.starts[-1]
         self._pending = list(rendered.pieces)
         while self.show_next_piece() and all_at_once:
@@ -170,7 +177,7 @@ class MarkdownBody(QWidget):
         self._pending = []
 
     def set_markdown(self, text: str, *, streaming: bool = False) -> None:
-        if not streaming and self._final_key == (text, self.citations):
+        if not streaming and self._final_key == (text, self.citations, self.web_citations):
             return  # already showing exactly this (or its pieces are on their way)
         if self._frozen_end and not text.startswith(self._text[:self._frozen_end]):
             self._drop_frozen()  # another text (an edited question): start again
@@ -178,24 +185,24 @@ class MarkdownBody(QWidget):
         started = time.perf_counter()
         self._text = text
         dark = is_dark(self)
-        cite = self.citations
+        cite, web = self.citations, self.web_citations
         fold = screen_fold()
         if streaming:
             self._final_key = None
             stable = markdown.stable_prefix_end(text)
             if stable - self._frozen_end >= SEGMENT_CHARS:
                 segment = self._browser()
-                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark, citations=cite, fold=fold))
+                segment.setHtml(markdown.render(text[self._frozen_end:stable], dark=dark, citations=cite, fold=fold, web=web))
                 self._layout.insertWidget(self._layout.count() - 1, segment)
                 self._frozen_end = stable
             tail = text[self._frozen_end:]
             tail_stable = markdown.stable_prefix_end(tail)
             # Finished blocks of the tail get highlighting; the growing last block does not yet.
-            html = markdown.render(tail[:tail_stable], dark=dark, citations=cite, fold=fold) + markdown.render(
-                tail[tail_stable:], dark=dark, highlight=False, citations=cite, fold=fold)
+            html = markdown.render(tail[:tail_stable], dark=dark, citations=cite, fold=fold, web=web) + markdown.render(
+                tail[tail_stable:], dark=dark, highlight=False, citations=cite, fold=fold, web=web)
         else:
-            html = markdown.render(text[self._frozen_end:], dark=dark, citations=cite, fold=fold)
-            self._final_key = (text, cite)
+            html = markdown.render(text[self._frozen_end:], dark=dark, citations=cite, fold=fold, web=web)
+            self._final_key = (text, cite, web)
         self._tail.setHtml(html)
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
@@ -228,6 +235,7 @@ def render_stored(message: Message, dark: bool, fold: markdown.Fold | None = Non
     starts = markdown.split_blocks(text, STORED_SEGMENT_CHARS)
     ends = [*starts[1:], len(text)]
     cite = len(message.sources or [])
-    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite, fold=fold)
+    web = tuple(s.index for s in message.web_sources or [])
+    pieces = tuple(markdown.render(text[a:b], dark=dark, citations=cite, fold=fold, web=web)
                    for a, b in zip(starts, ends, strict=True))
     return Rendered(tuple(starts), pieces)

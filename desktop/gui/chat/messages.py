@@ -31,8 +31,9 @@ from desktop.core.errors import QwenError
 from desktop.core.history import Message, Status
 from desktop.core.i18n import fill
 from desktop.core.pricing import format_cny
+from desktop.core.websearch import WebSource, cited_markdown
 from desktop.gui.chat.clipboard import copy_for_word, copy_markdown, copy_reply, copy_text
-from desktop.gui.chat.sources import SourcesView, open_file
+from desktop.gui.chat.sources import SourcesView, WebSourcesView, open_file, open_web_page
 
 from desktop.gui.chat.markdown_view import FLUSH_MS, MarkdownBody, Rendered, plain_markdown
 from desktop.gui.chat.parts import ErrorCard, MessageEditor, ThinkingSection, translate_error
@@ -70,12 +71,18 @@ class MessageWidget(QFrame):
         self.sources_view: SourcesView | None = None
         self.editor: MessageEditor | None = None
         self.sources: list[Source] = list(message.sources or [])
+        self.web_sources: list[WebSource] = list(message.web_sources or [])
+        self.web_sources_view: WebSourcesView | None = None
         self._context_shown = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
         self._setup_ui()
         self.body.citations = len(self.sources)
+        self.body.web_citations = tuple(s.index for s in self.web_sources)
+        if self.web_sources:
+            self.web_sources = []
+            self.set_web_sources(list(message.web_sources or []), rerender=False)
         if self.role == "user":
             if rendered is not None:
                 self.body.set_rendered(message.content, rendered)
@@ -148,6 +155,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.notice)
         self.body = MarkdownBody(self, self._text_width)
         self.body.citation_clicked.connect(self.open_source)
+        self.body.web_citation_clicked.connect(self.open_web_source)
         layout.addWidget(self.body)
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -191,20 +199,25 @@ class MessageWidget(QFrame):
     def text(self) -> str:
         return self.message.content if self.role == "user" else self.content()
 
+    def cited_text(self) -> str:
+        """What Copy takes of an answer: with web sources, their markers as links and the list."""
+        return cited_markdown(self.text(), self.web_sources, self.tr("Web sources"),
+                              prefix="W" if self.sources else "")
+
     def _on_copy_button_clicked(self) -> None:
         if self.role == "user":
             copy_text(self.text())  # a question is shown as typed, so it is copied as typed
         else:
-            copy_reply(self.text())
+            copy_reply(self.cited_text())
         self._confirm(self.copy_button, self.tr("Copied"), self.tr("Copy"))
 
     def _on_copy_markdown_action_triggered(self) -> None:
-        copy_markdown(self.text())
+        copy_markdown(self.cited_text())
         self._confirm(self.copy_button, self.tr("Copied"), self.tr("Copy"))
 
     def _on_word_button_clicked(self) -> None:
         assert self.word_button is not None
-        copy_for_word(self.text())
+        copy_for_word(self.cited_text())
         self._confirm(self.word_button, self.tr("Copied"), self.tr("Copy for Word"))
 
     def _confirm(self, button: QToolButton, done: str, normal: str) -> None:
@@ -295,6 +308,32 @@ class MessageWidget(QFrame):
             self.status.setText(fill(self.tr("Could not open %1."), source.path))
             self.status.setVisible(True)
 
+    def set_web_sources(self, sources: list[WebSource], *, rerender: bool = True) -> None:
+        """The pages searched for this answer (as they arrive, then as stored): cards, and links."""
+        if sources == self.web_sources and (self.web_sources_view is not None or not sources):
+            return
+        self.web_sources = list(sources)
+        self.body.web_citations = tuple(s.index for s in sources)
+        if self.web_sources_view is not None:
+            self.web_sources_view.deleteLater()
+            self.web_sources_view = None
+        if sources:
+            self.web_sources_view = WebSourcesView(self.web_sources, "W" if self.sources else "", self)
+            self.web_sources_view.source_activated.connect(self.open_web_source)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.status), self.web_sources_view)
+        if rerender and not self.streaming:
+            self.body.set_markdown(self.content())
+
+    def open_web_source(self, index: int) -> None:
+        source = next((s for s in self.web_sources if s.index == index), None)
+        if source is None:
+            return
+        if not source.openable or not open_web_page(source.url):
+            self.status.setText(fill(self.tr("Could not open %1."), source.url))
+            self.status.setVisible(True)
+
     # -- streaming -------------------------------------------------------------------------
 
     def show_searching(self) -> None:
@@ -345,6 +384,9 @@ class MessageWidget(QFrame):
         if usage.reasoning_tokens:
             parts.append(fill(self.tr("%1 thinking"), f"{usage.reasoning_tokens:,}"))
         text = fill(self.tr("Tokens: %1"), " · ".join(parts))
+        if usage.searches:
+            text += " · " + (self.tr("1 web search") if usage.searches == 1
+                             else self.tr("%n web searches", "", usage.searches))
         if cost is not None:
             text += " · " + fill(self.tr("about %1"), format_cny(cost))
         self.usage.setText(text)
@@ -359,6 +401,8 @@ class MessageWidget(QFrame):
         if cost is not None:
             self.cost = cost
         self.flush()
+        if message.web_sources is not None:
+            self.set_web_sources(message.web_sources)
         self.body.set_markdown(message.content)
         if self._thinking is not None or message.reasoning:
             self.thinking.setVisible(bool(message.reasoning))

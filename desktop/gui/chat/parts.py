@@ -170,6 +170,8 @@ class ErrorCard(QFrame):
         self.details_button.setAutoRaise(True)
         self.details_button.setVisible(bool(details))
         self.retry_button = QPushButton(self.tr("Retry"), self)
+        if kind == ErrorKind.SEARCH_UNSUPPORTED.value:  # the switch is off by now: Retry sends without
+            self.retry_button.setText(self.tr("Send without web search"))
         self.edit_button = QPushButton(self.tr("Edit question"), self)
         self.edit_button.setToolTip(self.tr("Change the question and send it again"))
         rephrase = kind in REPHRASE_KINDS

@@ -1,4 +1,5 @@
-"""The numbered sources under an answer from notes; clicking one opens the file."""
+"""The numbered sources under an answer: from notes (clicking one opens the file) and from the web
+(clicking one opens the page in the browser, http and https only)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.core.ask import Source
+from desktop.core.websearch import WebSource, is_web_address
+from desktop.gui.common.plain import plain_tooltip
 
 
 def open_file(path: str) -> bool:
@@ -67,4 +70,57 @@ class SourcesView(QFrame):
             snippet.setWordWrap(True)
             snippet.setTextFormat(Qt.TextFormat.PlainText)
             box.addWidget(snippet)
+        return row
+
+
+def open_web_page(url: str) -> bool:
+    """Open a web source's page in the browser: only an http(s) address, never a local program."""
+    if not is_web_address(url):
+        return False
+    return QDesktopServices.openUrl(QUrl(url))
+
+
+class WebSourcesView(QFrame):
+    """The pages a web search read: "[1] Title" links (each opens only when clicked, and only an
+    http(s) page) with the site and the address under each."""
+
+    source_activated = Signal(int)  # the source's index
+
+    def __init__(self, sources: list[WebSource], prefix: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("webSources")
+        self.sources = sources
+        self.buttons: list[QPushButton] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.setSpacing(2)
+        title = QLabel(self.tr("Web sources"), self)
+        title.setObjectName("sourcesTitle")
+        layout.addWidget(title)
+        for source in sources:
+            layout.addWidget(self._row(source, prefix))
+
+    def _row(self, source: WebSource, prefix: str) -> QWidget:
+        row = QWidget(self)
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 2)
+        line.setSpacing(6)
+        name = " ".join(source.title.split()) or source.site_name or source.url
+        button = QPushButton(f"[{prefix}{source.index}] {name}", row)
+        button.setObjectName("sourceLink")
+        button.setFlat(True)
+        if source.openable:
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setToolTip(plain_tooltip(self.tr("Open %1 in the browser").replace("%1", source.url)))
+        else:
+            button.setEnabled(False)
+            button.setToolTip(self.tr("Only web pages (http, https) open from here."))
+        button.clicked.connect(lambda _=False, n=source.index: self.source_activated.emit(n))
+        self.buttons.append(button)
+        line.addWidget(button)
+        where = QLabel(" · ".join(filter(None, [source.site_name, source.url])), row)
+        where.setObjectName("sourceHeading")
+        where.setTextFormat(Qt.TextFormat.PlainText)
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        line.addWidget(where, 1)
         return row

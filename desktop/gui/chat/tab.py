@@ -55,6 +55,7 @@ from desktop.gui.common.i18n import ui_is_chinese
 from desktop.gui.chat.messages import MessageWidget
 from desktop.gui.common.panes import side_and_main
 from desktop.core.tasks import TaskRunner
+from desktop.core.websearch import WebSourcesFound
 
 log = logging.getLogger(__name__)
 CHAT_TASK = "chat"
@@ -101,6 +102,9 @@ class ChatTab(QWidget):
         self.undo_notice = UndoNotice(self)
         self.model_picker = ModelPicker(self.service.prices, self)
         self.thinking_box = QCheckBox(self.tr("Deep thinking"), self)
+        self.web_box = QCheckBox(self.tr("Web search"), self)
+        self.web_box.setObjectName("webSearch")
+        self._web_choice: dict[int | None, bool] = {}  # per conversation (None: the new chat)
         self.notes_box = QCheckBox(self.tr("Use my notes"), self)
         self.notes_box.setObjectName("useNotes")
         self.attachment = NotesAttachment(self.notes_box, self)
@@ -112,6 +116,7 @@ class ChatTab(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.model_picker)
         controls.addWidget(self.thinking_box)
+        controls.addWidget(self.web_box)
         controls.addWidget(self.notes_box)
         controls.addStretch(1)
         controls.addWidget(self.stop_button)
@@ -150,6 +155,7 @@ class ChatTab(QWidget):
         self.bar.export_requested.connect(lambda fmt: self._on_current(lambda cid: self.choose_export_file(cid, fmt)))
         self.bar.delete_requested.connect(lambda: self._on_current(self.confirm_delete))
         self.model_picker.chosen.connect(self._on_model_chosen)
+        self.web_box.toggled.connect(lambda on: self._web_choice.__setitem__(self.conversation_id, on))
         self.undo_notice.undo_requested.connect(self.undo_edit)
         self.view.retry_requested.connect(self.retry)
         self.view.settings_requested.connect(self.settings_requested)
@@ -177,6 +183,7 @@ class ChatTab(QWidget):
             self.thinking_box.setToolTip(self.tr("Let the model reason step by step before it answers "
                                                  "(slower, uses more tokens)."))
         self.thinking_box.blockSignals(False)
+        self._show_web_choice()
         has_notes = bool(settings.notes_folders)
         self.notes_box.setEnabled(has_notes)
         if not has_notes:
@@ -185,6 +192,20 @@ class ChatTab(QWidget):
             self.tr("Answer from your notes and list the sources (cited as [1], [2]…)") if has_notes
             else self.tr("Add a folder of notes in the Search tab first."))
         self.update_totals()
+
+    def _show_web_choice(self) -> None:
+        """The Web search switch: this conversation's choice (the Settings default for a new one),
+        offered only for a model that can search."""
+        model = self.session.settings.model
+        offered = self.service.offers_web_search(model)
+        self.web_box.blockSignals(True)
+        self.web_box.setEnabled(offered)
+        self.web_box.setChecked(offered and self._web_choice.get(self.conversation_id,
+                                                                 self.session.settings.web_search))
+        self.web_box.blockSignals(False)
+        self.web_box.setToolTip(
+            self.tr("Let Qwen search the web and list the pages it used (each search is billed)") if offered
+            else fill(self.tr("%1 cannot search the web. Choose another model to search."), model))
 
     # -- conversations ---------------------------------------------------------------------
 
@@ -203,6 +224,7 @@ class ChatTab(QWidget):
             self._forget_edit()
             self.attachment.leave()
         self.conversation_id = conversation_id
+        self._show_web_choice()
         if conversation_id is not None:
             self.view.show_conversation(self.history.messages(conversation_id))
         else:
@@ -222,6 +244,8 @@ class ChatTab(QWidget):
         self._forget_edit()
         self.attachment.leave()
         self.conversation_id = None
+        self._web_choice.pop(None, None)
+        self._show_web_choice()
         self.view.clear()
         self.reload_conversations()
         self.update_totals()
@@ -266,7 +290,8 @@ class ChatTab(QWidget):
             use_notes = self.notes_box.isChecked() and self.notes_box.isEnabled()
         prompt = system_prompt_for(s.system_prompt, chinese=ui_is_chinese())
         return ChatOptions(model=s.model, system_prompt=prompt, temperature=s.temperature,
-                           thinking=self.thinking_box.isChecked(), use_notes=use_notes)
+                           thinking=self.thinking_box.isChecked(), use_notes=use_notes,
+                           web_search=self.web_box.isChecked() and self.web_box.isEnabled())
 
     def send(self) -> None:
         text = self.composer.toPlainText().strip()
@@ -278,6 +303,7 @@ class ChatTab(QWidget):
             return
         if self.conversation_id is None:
             self.conversation_id = self.history.create_conversation().id
+            self._web_choice[self.conversation_id] = self.web_box.isChecked()
         self._forget_edit()  # the conversation moves on from the edit
         message = self.service.add_user_message(self.conversation_id, text)
         self.composer.clear()
@@ -399,6 +425,9 @@ class ChatTab(QWidget):
             lines.append(fill(self.tr("Conversation: %1 · %2 tokens"), format_cny(conversation.cost),
                               f"{conversation.tokens:,}"))
         lines.append(fill(self.tr("This month: %1 · %2 tokens"), format_cny(month.cost), f"{month.tokens:,}"))
+        if month.searches:
+            lines[-1] += " · " + (self.tr("1 web search") if month.searches == 1
+                                  else self.tr("%n web searches", "", month.searches))
         self.totals_label.setText("\n".join(lines))
 
     async def _run_turn(self, conversation_id: int, options: ChatOptions, again: int | None = None) -> None:
@@ -434,8 +463,12 @@ class ChatTab(QWidget):
                 elif isinstance(event, ContextPrepared):
                     widget.set_context(list(event.sources) if event.sources is not None else None,
                                        event.omitted_messages, event.omitted_sources, event.input_limit)
+                elif isinstance(event, WebSourcesFound):
+                    widget.set_web_sources(list(event.sources))
                 elif isinstance(event, TurnEnded):
                     widget.finish(event.message, event.error, self.service.reply_cost(event.message))
+                    if event.error is not None and event.error.kind is ErrorKind.SEARCH_UNSUPPORTED:
+                        self._show_web_choice()  # off for this model now: Retry sends without
         except asyncio.CancelledError:
             if widget is not None:
                 widget.mark_stopped()

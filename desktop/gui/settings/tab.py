@@ -41,6 +41,7 @@ from desktop.core.secrets import ApiKey, KeyringUnavailable, KeySource
 from desktop.core.settings import DEFAULT_SYSTEM_PROMPT, system_prompt_for
 from desktop.core.tasks import TaskRunner
 from desktop.gui.common.i18n import ui_is_chinese
+from desktop.gui.common.plain import plain_label
 from desktop.gui.settings.key import KeySection
 from desktop.gui.settings.parts import (TemperatureBox, error_text, proxy_note, restart_command, start_detached,
                                         status_area)
@@ -94,10 +95,7 @@ class SettingsTab(KeySection, QWidget):
         self.delete_key_button = QPushButton(self.tr("Delete key"), self)
         self.session_key_button = QPushButton(self.tr("Use for this session only"), self)
         self.session_key_button.setVisible(False)
-        self.key_status = QLabel(self)
-        self.key_status.setTextFormat(Qt.TextFormat.PlainText)
-        self.key_status.setObjectName("keyStatus")
-        self.key_status.setWordWrap(True)
+        self.key_status = plain_label(self, "keyStatus")
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_edit, 1)
         key_row.addWidget(self.show_key)
@@ -113,11 +111,7 @@ class SettingsTab(KeySection, QWidget):
         status_row.addWidget(self.session_key_button, 0, Qt.AlignmentFlag.AlignTop)
         key_layout.addLayout(status_row)
         # Shown when no keyring can keep the key (KeySection.check_keyring), before Save is pressed.
-        self.keyring_note = QLabel(self)
-        self.keyring_note.setObjectName("keyringNote")
-        self.keyring_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.keyring_note.setWordWrap(True)
-        self.keyring_note.setVisible(False)
+        self.keyring_note = plain_label(self, "keyringNote", visible=False)
         key_layout.addWidget(self.keyring_note)
 
         # Connection
@@ -127,9 +121,7 @@ class SettingsTab(KeySection, QWidget):
         self.region_combo.addItem(QCoreApplication.translate("Regions", CUSTOM_LABEL), Region.CUSTOM.value)
         self.custom_url = QLineEdit(self)
         self.custom_url.setPlaceholderText("https://…/compatible-mode/v1")
-        self.url_note = QLabel(self)
-        self.url_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.url_note.setWordWrap(True)
+        self.url_note = plain_label(self, "urlNote")
         self.proxy_combo = QComboBox(self)
         self.proxy_combo.addItem(self.tr("Use system settings"), "system")
         self.proxy_combo.addItem(self.tr("No proxy"), "none")
@@ -142,15 +134,9 @@ class SettingsTab(KeySection, QWidget):
         self.proxy_password.setObjectName("proxyPassword")
         self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.forget_proxy_password_button = QPushButton(self.tr("Forget password"), self)
-        self.proxy_password_status = QLabel(self)
-        self.proxy_password_status.setTextFormat(Qt.TextFormat.PlainText)
-        self.proxy_password_status.setWordWrap(True)
-        self.proxy_password_status.setVisible(False)
+        self.proxy_password_status = plain_label(self, "proxyPasswordStatus", visible=False)
         self.test_button = QPushButton(self.tr("Test connection"), self)
-        self.test_result = QLabel(self)
-        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
-        self.test_result.setObjectName("testResult")
-        self.test_result.setWordWrap(True)
+        self.test_result = plain_label(self, "testResult")
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         conn_box = QGroupBox(self.tr("Connection"), self)
         conn = QFormLayout(conn_box)
@@ -159,10 +145,7 @@ class SettingsTab(KeySection, QWidget):
         conn.addRow("", status_area(self.url_note, 1))
         conn.addRow(self.tr("Proxy"), self.proxy_combo)
         conn.addRow(self.tr("Proxy address"), self.proxy_url)
-        self.proxy_note = QLabel(self)
-        self.proxy_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.proxy_note.setObjectName("proxyNote")
-        self.proxy_note.setWordWrap(True)
+        self.proxy_note = plain_label(self, "proxyNote")
         conn.addRow("", status_area(self.proxy_note, 2))
         password_row = QHBoxLayout()
         password_row.addWidget(self.proxy_password, 1)
@@ -183,10 +166,7 @@ class SettingsTab(KeySection, QWidget):
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.refresh_models_button)
-        self.models_status = QLabel(self)
-        self.models_status.setTextFormat(Qt.TextFormat.PlainText)
-        self.models_status.setObjectName("modelsStatus")
-        self.models_status.setWordWrap(True)
+        self.models_status = plain_label(self, "modelsStatus")
         self.system_prompt = QPlainTextEdit(self)
         self.system_prompt.setMaximumHeight(90)
         self.system_prompt.setTabChangesFocus(True)  # Tab moves on; a prompt has no use for tabs
@@ -199,6 +179,7 @@ class SettingsTab(KeySection, QWidget):
         temperature_row.addWidget(self.temperature)
         temperature_row.addWidget(self.temperature_note, 1)
         self.thinking_default = QCheckBox(self.tr("Deep thinking on by default (models that support it)"), self)
+        self.web_default = QCheckBox(self.tr("Web search on in new chats (models that can search)"), self)
         model_box = QGroupBox(self.tr("Model"), self)
         model_form = QFormLayout(model_box)
         model_form.addRow(self.tr("Model"), model_row)
@@ -206,6 +187,7 @@ class SettingsTab(KeySection, QWidget):
         model_form.addRow(self.tr("System prompt"), self.system_prompt)
         model_form.addRow(self.tr("Temperature"), temperature_row)
         model_form.addRow("", self.thinking_default)
+        model_form.addRow("", self.web_default)
 
         # Appearance
         self.language_combo = QComboBox(self)
@@ -269,6 +251,7 @@ class SettingsTab(KeySection, QWidget):
         self.temperature.lineEdit().textEdited.connect(self._on_temperature_typed)
         self.temperature.editingFinished.connect(self._on_temperature_finished)
         self.thinking_default.toggled.connect(self._on_setting_edited)
+        self.web_default.toggled.connect(self._on_setting_edited)
         self.language_combo.currentIndexChanged.connect(self._on_language_changed)
         self.test_button.clicked.connect(self.test_connection)
         self.refresh_models_button.clicked.connect(self.refresh_models)
@@ -287,6 +270,7 @@ class SettingsTab(KeySection, QWidget):
         self.system_prompt.setPlainText(self._shown_prompt(s.system_prompt))
         self.temperature.setValue(s.temperature)
         self.thinking_default.setChecked(s.thinking)
+        self.web_default.setChecked(s.web_search)
         self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(s.language)))
         self._loading = False
         self._update_enabled()
@@ -338,6 +322,7 @@ class SettingsTab(KeySection, QWidget):
             system_prompt=self._prompt_to_save(),
             temperature=round(self.temperature.value(), 2),
             thinking=self.thinking_default.isChecked(),
+            web_search=self.web_default.isChecked(),
         )
         self._update_enabled()
         self.save()
