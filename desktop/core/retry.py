@@ -92,7 +92,9 @@ class Retrier:
         self.policy = policy
         self.pacer = pacer if policy.paced else None
         budget = policy.background_rate_budget if background else policy.rate_budget
-        self.budget = budget * policy.scale
+        # A scale (the tests' quick waits) shortens every wait but not this budget below ten seconds:
+        # on a slow machine a first request alone may take longer than a scaled-down budget.
+        self.budget = max(budget * policy.scale, min(budget, 10.0))
         self.attempt = 0  # retries so far, of any kind
         self._busy_retries = 0  # retries of errors that are not rate limits
         self._started = time.monotonic()
