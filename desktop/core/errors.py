@@ -47,6 +47,7 @@ class ErrorKind(StrEnum):
     CANNOT_CANCEL = "cannot_cancel"
     NEWER_DATA = "newer_data"
     INDEX_DAMAGED = "index_damaged"
+    BACKUP_REFUSED = "backup_refused"  # not ours, damaged, cut short or newer: the reason says which
     UNKNOWN = "unknown"
 
 
@@ -126,6 +127,8 @@ MESSAGES: dict[ErrorKind, str] = {
     ErrorKind.INDEX_DAMAGED: QT_TRANSLATE_NOOP(
         "Errors", "The index of your notes is damaged. It can be built again from your notes files, "
                   "which are not touched."),
+    ErrorKind.BACKUP_REFUSED: QT_TRANSLATE_NOOP(
+        "Errors", "This file cannot be restored. Nothing was changed."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
         "Errors", "Something went wrong. See the details below."),
 }
@@ -175,6 +178,7 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.CANNOT_CANCEL: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.NEWER_DATA: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.INDEX_DAMAGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.BACKUP_REFUSED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.UNKNOWN: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
 }
 

@@ -4,7 +4,7 @@
 <context>
     <name>Backups</name>
     <message>
-        <location filename="../../desktop/core/backup/archive.py" line="+70"/>
+        <location filename="../../desktop/core/backup/archive.py" line="+71"/>
         <source>This file is not a Qwen Desktop backup. Nothing was changed.</source>
         <translation>此文件不是 Qwen Desktop 的备份。未做任何更改。</translation>
     </message>
@@ -29,7 +29,7 @@
         <translation>无法读取此文件。未做任何更改。</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/settings/backups.py" line="+43"/>
+        <location filename="../../desktop/gui/settings/backups.py" line="+44"/>
         <source>Daily</source>
         <translation>每日自动</translation>
     </message>
@@ -148,11 +148,12 @@
     </message>
     <message>
         <location line="+6"/>
+        <location line="+4"/>
         <source>The backup could not be written: %1</source>
         <translation>无法写入备份：%1</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Backed up %1 conversations (%2) to %3</source>
         <translation>已将 %1 个对话（%2）备份到 %3</translation>
     </message>
@@ -509,7 +510,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+56"/>
+        <location filename="../../desktop/core/errors.py" line="+57"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -650,6 +651,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+3"/>
+        <source>This file cannot be restored. Nothing was changed.</source>
+        <translation>此文件无法恢复。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Something went wrong. See the details below.</source>
         <translation>出现错误。请查看下方的详细信息。</translation>
     </message>

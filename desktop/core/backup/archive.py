@@ -32,6 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from desktop import __version__
+from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.i18n import QT_TRANSLATE_NOOP
 from desktop.core.jsonfile import _fsync_directory
 
@@ -82,13 +83,13 @@ REFUSALS: dict[Refusal, str] = {
 }
 
 
-class BackupRefused(Exception):
-    """A file that cannot be restored; ``message`` says why in a sentence, ``detail`` for the log."""
+class BackupRefused(QwenError):
+    """A file that cannot be restored; ``message`` says why in a sentence (translate it with
+    context "Backups"), ``detail`` is for the log."""
 
     def __init__(self, reason: Refusal, detail: str = "") -> None:
-        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
         self.reason = reason
-        self.detail = detail
+        super().__init__(ErrorKind.BACKUP_REFUSED, f"{reason.value}: {detail}" if detail else reason.value)
 
     @property
     def message(self) -> str:

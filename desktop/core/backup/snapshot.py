@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.backup.archive import HISTORY, LIMITS, NOTES, PRICES, SETTINGS, Part, digest
+from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.history import HistoryStore
 from desktop.core.jsonfile import read_json
 from desktop.core.proxy_password import split_password
@@ -31,8 +32,11 @@ REMOVED = "[secret removed]"
 _MIN_SECRET = 6  # shorter "secrets" would match ordinary text
 
 
-class SecretFound(Exception):
+class SecretFound(QwenError):
     """A part still holds a secret after scrubbing: the backup is not written."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(ErrorKind.UNKNOWN, detail)
 
 
 @dataclass(frozen=True, slots=True)

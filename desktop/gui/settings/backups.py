@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from desktop.core.appcontext import AppContext
 from desktop.core.backup.archive import NOTES, BackupInfo, BackupRefused, Kind
 from desktop.core.backup.service import BackupService, Restored, RestorePlan
+from desktop.core.errors import QwenError
 from desktop.core.i18n import QT_TRANSLATE_NOOP, fill
 from desktop.core.tasks import TaskRunner
 
@@ -206,6 +207,11 @@ class BackupsSection(QGroupBox):
                 None, lambda: self.service.create(kind, target))
         except OSError as exc:
             self.status.setText(fill(self.tr("The backup could not be written: %1"), exc.strerror or str(exc)))
+            return None
+        except QwenError as exc:
+            log.error("backup not written: %s", exc)
+            self.status.setText(fill(self.tr("The backup could not be written: %1"),
+                                     QCoreApplication.translate("Errors", exc.message)))
             return None
         finally:
             self.back_up_button.setEnabled(True)
