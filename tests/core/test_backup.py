@@ -266,3 +266,25 @@ def test_backups_go_to_the_chosen_folder_and_are_private(data_dir: Path, tmp_pat
     assert info.path.parent == chosen
     assert (info.path.stat().st_mode & 0o077) == 0
     assert service().backups()[0].path == info.path
+
+
+async def test_a_backup_of_an_older_history_is_migrated_as_it_is_restored(data_dir: Path) -> None:
+    fill_data(conversations=2)
+    db = sqlite3.connect(paths.history_db())
+    db.execute("DROP TRIGGER keep_usage_of_removed_replies")
+    db.execute("DROP TABLE removed_usage")
+    db.execute("PRAGMA user_version=2")  # the history as version 2 of the schema had it
+    db.close()
+    old = service().create()
+    assert old.manifest.history_schema == 2
+    store = HistoryStore(paths.history_db())  # this version migrates the live one
+    store.delete_conversation(store.conversations()[0].id)
+    store.close()
+
+    await service().restore(old.path, holder=Holder())
+
+    db = sqlite3.connect(paths.history_db())
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0] == 2
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='removed_usage'").fetchone() is not None
+    db.close()

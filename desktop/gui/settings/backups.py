@@ -49,6 +49,7 @@ KIND_LABELS: dict[Kind, str] = {
     Kind.EXPORT: QT_TRANSLATE_NOOP("Backups", "Export"),
 }
 DAILY_DELAY_MS = 20_000  # the day's backup waits until the window has settled
+DAILY_CHECK_MS = 3_600_000  # and is looked for again every hour
 
 
 def tr(text: str) -> str:
@@ -183,8 +184,17 @@ class BackupsSection(QGroupBox):
     # -- creating --------------------------------------------------------------------------
 
     def start_daily(self, delay_ms: int = DAILY_DELAY_MS) -> None:
-        """Once the window has settled, today's backup if there is none yet (off the UI thread)."""
-        QTimer.singleShot(delay_ms, self, lambda: self.tasks.start("daily-backup", self.run_daily()))
+        """Once the window has settled, today's backup if there is none yet (off the UI thread);
+        then every hour the same check, for a window left open past midnight."""
+        QTimer.singleShot(delay_ms, self, self._start_daily_task)
+        self.daily_timer = QTimer(self)
+        self.daily_timer.setInterval(DAILY_CHECK_MS)
+        self.daily_timer.timeout.connect(self._start_daily_task)
+        self.daily_timer.start()
+
+    def _start_daily_task(self) -> None:
+        if not self.tasks.running("daily-backup"):
+            self.tasks.start("daily-backup", self.run_daily())
 
     async def run_daily(self) -> None:
         try:
