@@ -122,7 +122,7 @@ def test_import_on_a_new_computer_then_asks_for_the_key(  # type: ignore[no-unty
     assert window.tabs.currentWidget() is window.settings_tab
 
 
-def test_the_days_backup_runs_off_the_ui_thread_once(harness: Harness, srv: DashScopeServer, loop) -> None:  # type: ignore[no-untyped-def]
+def test_the_days_backup_is_made_once_after_start(harness: Harness, srv: DashScopeServer, loop) -> None:  # type: ignore[no-untyped-def]
     configure(srv)
     fill_data(conversations=1)
     window = harness.open(catch_up=False)
