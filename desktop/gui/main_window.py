@@ -7,7 +7,7 @@ import logging
 
 from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
 from desktop.core import client, markdown
@@ -118,8 +118,11 @@ class MainWindow(QMainWindow):
         self.chat_tab.open_latest()
         if self.catch_up and self.search_tab.folders:
             self.search_tab.start_index()  # catch up with what changed while the app was closed
-        if self.session.key is None:
+        if self.session.key is None:  # a new computer: the key is the one thing a backup lacks
             self.show_settings()
+            scroll = self.settings_tab.findChild(QScrollArea)
+            if scroll is not None:
+                scroll.ensureWidgetVisible(self.settings_tab.key_edit)
         else:
             self.show_chat()
         for recovery in self.context.recoveries:
@@ -131,8 +134,11 @@ class MainWindow(QMainWindow):
         self.settings_tab.reload()
         self.chat_tab.reload_conversations()
         self.chat_tab.open_latest()
-        if self.session.key is None:
+        if self.session.key is None:  # a new computer: the key is the one thing a backup lacks
             self.show_settings()
+            scroll = self.settings_tab.findChild(QScrollArea)
+            if scroll is not None:
+                scroll.ensureWidgetVisible(self.settings_tab.key_edit)
 
     def show_recovery(self, recovery: Recovery) -> QMessageBox:
         """Say in plain words that a damaged data file was set aside and what the app uses instead."""

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QScrollArea
 
 from desktop.core import paths
 from desktop.core.backup.archive import Kind
@@ -113,6 +113,9 @@ def test_import_on_a_new_computer_then_asks_for_the_key(  # type: ignore[no-unty
     window = harness.open(catch_up=False)
     harness.wait_idle(window)
     assert _titles(window) == []
+    scroll = window.settings_tab.findChild(QScrollArea)
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())  # down at Backups
+    assert window.settings_tab.key_edit.visibleRegion().isEmpty()
     window.backups.choose_import_file().fileSelected.emit(str(exported))
     run(loop, until(lambda: window.backups.box is not None and window.backups.box.isVisible()))
     _press(window.backups.box, "Restore")
@@ -120,6 +123,7 @@ def test_import_on_a_new_computer_then_asks_for_the_key(  # type: ignore[no-unty
     assert len(_titles(window)) == 2
     assert window.backups.box is not None and window.backups.box.objectName() == "askForKey"
     assert window.tabs.currentWidget() is window.settings_tab
+    assert not window.settings_tab.key_edit.visibleRegion().isEmpty()  # scrolled up to the key field
 
 
 def test_the_days_backup_is_made_once_after_start(harness: Harness, srv: DashScopeServer, loop) -> None:  # type: ignore[no-untyped-def]
