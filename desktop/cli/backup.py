@@ -21,7 +21,7 @@ from desktop.cli.terminal import json_text
 from desktop.core import paths
 from desktop.core.appcontext import AppContext
 from desktop.core.backup.archive import LIMITS, NOTES, PRICES, SETTINGS, BackupInfo, BackupRefused, Kind
-from desktop.core.backup.service import BackupService, RestorePlan
+from desktop.core.backup.service import BackupService, RestoreFailed, RestorePlan
 
 
 def _when(created: float) -> str:
@@ -128,6 +128,8 @@ def _restore(args: argparse.Namespace) -> int:
             notes=context.notes))
     except BackupRefused as refused:
         return fail(refused.message, EXIT_FAIL)
+    except RestoreFailed as failed:
+        return fail(f"{failed.message.replace('%1', str(failed.safety.path))} ({failed.detail})", EXIT_FAIL)
     except OSError as exc:
         return fail(f"could not restore: {exc}. Nothing was changed.", EXIT_FAIL)
     finally:

@@ -58,11 +58,16 @@
         <source>Export</source>
         <translation>导出</translation>
     </message>
+    <message>
+        <location filename="../../desktop/core/backup/service.py" line="+109"/>
+        <source>The restore stopped midway. What was there before is kept in the backup of %1: restore that one to go back.</source>
+        <translation>恢复中途停止。恢复前的内容保存在 %1 的备份中：恢复那个备份即可回到原来的状态。</translation>
+    </message>
 </context>
 <context>
     <name>BackupsSection</name>
     <message>
-        <location line="+41"/>
+        <location filename="../../desktop/gui/settings/backups.py" line="+42"/>
         <source>Backups</source>
         <translation>备份</translation>
     </message>
@@ -137,7 +142,7 @@
         <translation>还没有备份。</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+23"/>
         <source>Today&apos;s backup could not be written: %1</source>
         <translation>无法写入今天的备份：%1</translation>
     </message>
@@ -184,12 +189,12 @@
     </message>
     <message>
         <location line="+18"/>
-        <location line="+95"/>
+        <location line="+101"/>
         <source>Import a backup</source>
         <translation>导入备份</translation>
     </message>
     <message>
-        <location line="-94"/>
+        <location line="-100"/>
         <source>Qwen Desktop backup (*.zip);;All files (*)</source>
         <translation>Qwen Desktop 备份 (*.zip);;所有文件 (*)</translation>
     </message>
@@ -240,7 +245,7 @@
         <translation>正在恢复…</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+19"/>
         <source>The backup could not be restored: %1. Nothing was changed.</source>
         <translation>无法恢复备份：%1。未做任何更改。</translation>
     </message>
@@ -1108,7 +1113,7 @@ Log folder: %1</source>
         <translation>后台出了问题。详细信息在数据文件夹的日志文件中。</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+40"/>
         <source>(it could not be moved)</source>
         <translation>（无法移动该文件）</translation>
     </message>

@@ -16,7 +16,7 @@ from desktop.core import paths
 from desktop.core.appcontext import AppContext
 from desktop.core.backup.archive import BackupRefused, Kind, Refusal, extract, inspect
 from desktop.core.backup.prefs import load_prefs, save_prefs
-from desktop.core.backup.service import BackupService
+from desktop.core.backup.service import BackupService, RestoreFailed
 from desktop.core.history import SCHEMA_VERSION, HistoryStore
 from desktop.core.settings import Settings
 from tests.support.backups import fill_data, folder_state, table_rows
@@ -288,3 +288,30 @@ async def test_a_backup_of_an_older_history_is_migrated_as_it_is_restored(data_d
     assert db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0] == 2
     assert db.execute("SELECT name FROM sqlite_master WHERE name='removed_usage'").fetchone() is not None
     db.close()
+
+
+async def test_a_restore_that_fails_midway_says_where_the_state_before_is(data_dir: Path) -> None:
+    fill_data(conversations=2)
+    notes = sqlite3.connect(data_dir / "notes.sqlite3")
+    notes.execute("CREATE TABLE meta(key TEXT, value TEXT)")
+    notes.commit()
+    notes.close()
+    backup = service().create(with_index=True)
+    assert backup.manifest.with_index
+    store = HistoryStore(paths.history_db())
+    store.create_conversation("after the backup")
+    store.close()
+    rows = table_rows(paths.history_db())
+    (data_dir / "notes.sqlite3").unlink()
+    (data_dir / "notes.sqlite3").mkdir()  # something the index cannot replace
+    (data_dir / "notes.sqlite3" / "x").write_text("x")
+
+    context = AppContext.create()
+    try:
+        with pytest.raises(RestoreFailed) as failed:
+            await service().restore(backup.path, holder=context.session, notes=context.notes)
+    finally:
+        await context.aclose()
+    assert failed.value.safety.manifest.kind is Kind.RESTORE
+    assert failed.value.safety.manifest.conversations == 3
+    assert table_rows(paths.history_db()) == rows  # the index goes first: nothing else was replaced

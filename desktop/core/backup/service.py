@@ -52,6 +52,7 @@ from desktop.core.backup.rotation import Entry, Policy, to_remove
 from desktop.core.backup.snapshot import gather
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.history import SCHEMA_VERSION, HistoryStore
+from desktop.core.i18n import QT_TRANSLATE_NOOP
 from desktop.core.jsonfile import read_json
 from desktop.core.settings import Settings
 
@@ -91,6 +92,23 @@ class Restored:
     safety: BackupInfo | None  # the backup of the state that was replaced
     settings: Settings | None = None
     index_restored: bool = False
+
+
+class RestoreFailed(QwenError):
+    """Replacing the current data failed after it had begun; ``safety`` holds the state before."""
+
+    def __init__(self, safety: BackupInfo, detail: str) -> None:
+        self.safety = safety
+        super().__init__(ErrorKind.UNKNOWN, detail)
+
+    @property
+    def message(self) -> str:
+        return RESTORE_FAILED
+
+
+RESTORE_FAILED = QT_TRANSLATE_NOOP(
+    "Backups", "The restore stopped midway. What was there before is kept in the backup of %1: "
+    "restore that one to go back.")
 
 
 @dataclass
@@ -318,7 +336,8 @@ class BackupService:
         """Check ``path``, back up the current state, then replace it with the backup's.
 
         Raises BackupRefused (nothing changed) for a file that cannot be restored, OSError when the
-        current state cannot be backed up (nothing changed either). ``holder`` gets the restored
+        current state cannot be backed up (nothing changed either), RestoreFailed when replacing
+        failed midway (the backup of the state before says where to go back to). ``holder`` gets the restored
         settings (the window hears of them through the settings store, written by ``flush``);
         ``notes`` closes and reopens the index around replacing it."""
         loop = asyncio.get_running_loop()
@@ -327,14 +346,18 @@ class BackupService:
         try:
             staged = await loop.run_in_executor(None, self._stage, path, work)
             safety = await loop.run_in_executor(None, lambda: self.create(Kind.RESTORE))
-            await loop.run_in_executor(None, self._replace_files, staged, plan)
+            index = NOTES in staged.names and notes is not None
+            try:
+                # The index first: a file another program holds open fails here, before anything
+                # else changed. The history then goes in one transaction, the settings last.
+                if index and notes is not None:
+                    await notes.replace_index(lambda: _replace_database(work / NOTES, self.data_dir / NOTES))
+                await loop.run_in_executor(None, self._replace_files, staged, plan)
+            except (OSError, sqlite3.Error) as exc:
+                raise RestoreFailed(safety, str(exc)) from exc
             holder.settings = staged.settings
             if flush is not None:
                 await loop.run_in_executor(None, flush)
-            index = False
-            if NOTES in staged.names and notes is not None:
-                await notes.replace_index(lambda: _replace_database(work / NOTES, self.data_dir / NOTES))
-                index = True
         finally:
             await loop.run_in_executor(None, lambda: shutil.rmtree(work, ignore_errors=True))
         log.info("restored %s (%d conversations)", path.name, plan.info.manifest.conversations)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.appcontext import AppContext
 from desktop.core.backup.archive import NOTES, BackupInfo, BackupRefused, Kind
-from desktop.core.backup.service import BackupService, Restored, RestorePlan
+from desktop.core.backup.service import BackupService, Restored, RestoreFailed, RestorePlan
 from desktop.core.errors import QwenError
 from desktop.core.i18n import QT_TRANSLATE_NOOP, fill
 from desktop.core.tasks import TaskRunner
@@ -365,6 +365,12 @@ class BackupsSection(QGroupBox):
                 notes=self.context.notes)
         except BackupRefused as refused:
             self.refuse(refused)
+            return
+        except RestoreFailed as failed:
+            log.error("restore failed midway: %s", failed)
+            self.status.setText(fill(tr(failed.message), when(failed.safety.manifest.created)))
+            self.restored.emit(None)  # show what is there now
+            await self._refresh()
             return
         except OSError as exc:
             self.status.setText(fill(self.tr("The backup could not be restored: %1. Nothing was changed."),
