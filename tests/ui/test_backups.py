@@ -135,3 +135,31 @@ def test_the_days_backup_is_made_once_after_start(harness: Harness, srv: DashSco
     harness.wait_idle(window)
     run(loop, window.backups.run_daily())
     assert [b.manifest.kind for b in window.context.backups.backups()] == [Kind.DAILY]
+
+
+def test_the_folder_and_the_index_choice_are_kept(harness: Harness, srv: DashScopeServer, loop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    configure(srv)
+    fill_data(conversations=1)
+    window = harness.open(catch_up=False)
+    harness.wait_idle(window)
+    section = window.backups
+    assert not section.with_index.isChecked()  # off by default
+    synced = tmp_path / "坚果云" / "Qwen"
+    synced.mkdir(parents=True)
+    section.choose_folder().fileSelected.emit(str(synced))
+    section.with_index.setChecked(True)
+    harness.wait_idle(window)
+    assert str(synced) in section.folder_label.text() and section.default_folder_button.isEnabled()
+    section.back_up_button.click()
+    harness.wait_idle(window)
+    assert [p.parent for p in synced.iterdir()] == [synced] and section.list.topLevelItemCount() == 1
+    harness.close(window)
+
+    window = harness.open(catch_up=False)  # the next start
+    harness.wait_idle(window)
+    assert window.backups.with_index.isChecked()
+    assert window.backups.list.topLevelItemCount() == 1
+    window.backups.default_folder_button.click()
+    harness.wait_idle(window)
+    assert window.backups.list.topLevelItemCount() == 0
+    assert str(paths.data_dir() / "backups") in window.backups.folder_label.text()

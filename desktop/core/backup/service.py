@@ -155,6 +155,7 @@ class BackupService:
         self.secrets = secrets
         self.policy = policy or Policy()
         self._lock = threading.Lock()
+        self._prefs_lock = threading.Lock()
 
     # -- preferences ---------------------------------------------------------------------------
 
@@ -163,6 +164,13 @@ class BackupService:
 
     def save_prefs(self, prefs: BackupPrefs) -> None:
         save_prefs(self.data_dir, prefs)
+
+    def update_prefs(self, **changes: object) -> BackupPrefs:
+        """Change some preferences, keeping the others (one change at a time, from any thread)."""
+        with self._prefs_lock:
+            prefs = self.prefs().replace(**changes)
+            self.save_prefs(prefs)
+            return prefs
 
     def folder(self) -> Path:
         chosen = self.prefs().folder
@@ -261,7 +269,7 @@ class BackupService:
                 # The data as the earlier version left it: that version can restore it.
                 info = self.create(kind, app_version=prefs.last_version or __version__)
             if prefs.last_version != __version__:
-                self.save_prefs(prefs.replace(last_version=__version__))
+                self.update_prefs(last_version=__version__)
             return info
         except Exception:  # noqa: BLE001 - logged; the start goes on
             log.exception("the backup before start failed")

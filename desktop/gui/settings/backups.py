@@ -259,17 +259,14 @@ class BackupsSection(QGroupBox):
         return dialog
 
     def set_folder(self, folder: str) -> None:
-        self.tasks.start("backup-prefs", self._save_prefs(folder=folder))
+        self.tasks.start("backup-folder", self._save_prefs(folder=folder))
 
     def _on_with_index_toggled(self, checked: bool) -> None:
-        self.tasks.start("backup-prefs", self._save_prefs(with_index=checked))
+        self.tasks.start("backup-index", self._save_prefs(with_index=checked))
 
     async def _save_prefs(self, **changes: object) -> None:
-        def save() -> None:
-            self.service.save_prefs(self.service.prefs().replace(**changes))
-
         try:
-            await asyncio.get_running_loop().run_in_executor(None, save)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: self.service.update_prefs(**changes))
         except OSError as exc:
             self.status.setText(fill(self.tr("The choice could not be saved: %1"), exc.strerror or str(exc)))
             return
