@@ -207,7 +207,7 @@ class BackupsSection(QGroupBox):
             await self._refresh()
 
     def back_up_now(self) -> None:
-        self.tasks.start("backup", self._create(Kind.MANUAL, None))
+        self.tasks.start("backup-now", self._create(Kind.MANUAL, None))
 
     async def _create(self, kind: Kind, target: Path | None) -> BackupInfo | None:
         self.status.setText(self.tr("Backing up…"))
@@ -245,7 +245,7 @@ class BackupsSection(QGroupBox):
         return dialog
 
     def export_to(self, path: Path) -> None:
-        self.tasks.start("backup", self._create(Kind.EXPORT, path))
+        self.tasks.start("backup-export", self._create(Kind.EXPORT, path))
 
     # -- preferences -----------------------------------------------------------------------
 
