@@ -250,6 +250,16 @@ class NotesService:
             indexer, self._indexer = self._indexer, None
             await indexer.close()
 
+    async def replace_index(self, replace: Callable[[], None]) -> None:
+        """Stop what uses the index, run ``replace`` (off the loop) while it is closed; it is opened
+        again when next needed (a restore puts a backup's index in place this way)."""
+        await self.cancel_run()
+        await self.searchers.close()
+        if self._indexer is not None:
+            indexer, self._indexer = self._indexer, None
+            await indexer.close()
+        await asyncio.get_running_loop().run_in_executor(None, replace)
+
     # -- folders -----------------------------------------------------------------------------
 
     def add_folder(self, path: str | Path) -> tuple[AddResult, str]:

@@ -233,6 +233,7 @@ class SettingsTab(KeySection, QWidget):
         layout.addWidget(model_box)
         layout.addWidget(look_box)
         layout.addStretch(1)
+        self._sections = layout
         scroll = QScrollArea(self)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it scrolls to whatever Tab reaches
         scroll.setWidgetResizable(True)
@@ -274,7 +275,15 @@ class SettingsTab(KeySection, QWidget):
         self.refresh_models_button.clicked.connect(self.refresh_models)
         self.restart_button.clicked.connect(self.restart_now)
 
+    def add_section(self, section: QWidget) -> None:
+        """A section made elsewhere (Backups), below the others."""
+        self._sections.insertWidget(self._sections.count() - 1, section)
+
     # -- settings --------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Show the settings as they are now (after a restore replaced them)."""
+        self._load()
 
     def _load(self) -> None:
         self._loading = True
