@@ -2,7 +2,8 @@
 
     python packaging/startup_time.py [--runs 5]                 (from source: python -m desktop)
     python packaging/startup_time.py --frozen [--dist DIR]      (the built bundle)
-    python packaging/startup_time.py --importtime               (the slowest imports before the window)
+    python packaging/startup_time.py --importtime               (the slowest imports of a start)
+    python packaging/startup_time.py --checkout DIR             (another checkout's source, to compare)
 
 Each run starts the app offscreen with QWEN_DESKTOP_EXIT_AFTER_SHOWN=1 in a fresh temporary data
 dir, and times from launch until it prints that its window is shown (the same measurement as the
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frozen", action="store_true", help="time the bundle instead of the source")
     parser.add_argument("--dist", type=Path, default=REPO / "dist" / "QwenDesktop")
     parser.add_argument("--importtime", action="store_true", help="list the slowest imports instead")
+    parser.add_argument("--checkout", type=Path, default=REPO,
+                        help="the source tree to start (default: this one), e.g. an older commit's")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qwen-startup-") as scratch:
         home = Path(scratch) / "home"
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             command = [str(executables(args.dist.resolve())[0])]
         else:
             command = [sys.executable, "-m", "desktop"]
-            env["PYTHONPATH"] = str(REPO)
+            env["PYTHONPATH"] = str(args.checkout.resolve())
         times = []
         for _ in range(args.runs):
             seconds, _output = launch_until_shown(command, env, Path(scratch) / "stderr.txt")
