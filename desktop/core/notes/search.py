@@ -26,9 +26,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    # Imported where used: numpy takes a tenth of a second to import, which the window would wait for.
+    import numpy as np
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.index_embedding import unit_vectors
@@ -115,8 +117,8 @@ class VectorIndex:
 
     def __init__(self) -> None:
         self.model: IndexModel | None = None
-        self._matrix = np.empty((0, 0), dtype=np.float32)
-        self._ids = np.empty(0, dtype=np.int64)
+        self._matrix: np.ndarray | None = None  # made by the first refresh
+        self._ids: np.ndarray | None = None
         self._count = 0
         self._max_seq = 0
         self._epoch = -1
@@ -126,9 +128,13 @@ class VectorIndex:
 
     @property
     def nbytes(self) -> int:
+        if self._matrix is None or self._ids is None:
+            return 0
         return int(self._matrix.nbytes + self._ids.nbytes)
 
     def refresh(self, store: NoteStore) -> None:
+        import numpy as np
+
         model = store.index_model()
         epoch = store.vector_epoch()
         if model != self.model or epoch != self._epoch:
@@ -148,6 +154,8 @@ class VectorIndex:
             self._max_seq = rows[-1][0]
 
     def _reset(self, model: IndexModel | None, expected_rows: int) -> None:
+        import numpy as np
+
         self.model = model
         dims = model.dimensions if model else 0
         self._matrix = np.empty((expected_rows, dims), dtype=np.float32)
@@ -156,6 +164,9 @@ class VectorIndex:
         self._max_seq = 0
 
     def _append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        import numpy as np
+
+        assert self._matrix is not None and self._ids is not None  # refresh() reset them first
         need = self._count + len(ids)
         if need > len(self._ids):
             capacity = max(need, int(len(self._ids) * 1.25) + 64)
@@ -170,8 +181,10 @@ class VectorIndex:
 
     def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` most similar chunk ids with their cosine similarity, best first."""
-        if self._count == 0 or k <= 0:
+        if self._count == 0 or k <= 0 or self._matrix is None or self._ids is None:
             return []
+        import numpy as np
+
         scores = self._matrix[: self._count] @ query
         k = min(k, self._count)
         best = np.argpartition(-scores, k - 1)[:k]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.core.ask import Source
+from desktop.gui.common.file_manager import open_file
 
-
-def open_file(path: str) -> bool:
-    """Open a note with the system's default app (the same call for [n] and for the list)."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+__all__ = ["SourcesView", "open_file"]  # [n] and the list open a note the same way
 
 
 class SourcesView(QFrame):
