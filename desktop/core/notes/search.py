@@ -1,9 +1,9 @@
 """Hybrid search over the notes index: vectors (cosine) + keywords (FTS5), fused by rank.
 
-Vectors live in memory as one normalised float32 matrix (brute force is fast enough for a
-person's notes: 100,000 chunks × 1024 dimensions is one matrix–vector product) and are loaded
-incrementally: rows added since the last search are appended; a deletion (changed or removed
-files) reloads the matrix. Keyword search always works; when the query cannot be embedded (no
+Vectors live in memory quantised to int8 (:mod:`~desktop.core.notes.vectors`: brute force over
+100,000 chunks × 1024 dimensions, the best candidates rescored exactly from the database) and are
+loaded incrementally: rows added since the last search are appended; a deletion (changed or
+removed files) reloads them. Keyword search always works; when the query cannot be embedded (no
 key, no network) the result says it is keyword-only, and why.
 
 A query that looks like a code (``REF-0777``) or is a quoted phrase puts the chunks that contain
@@ -44,6 +44,7 @@ from desktop.core.notes.keywords import (
 from desktop.core.notes.models import Embedder, live_model, request_dimensions
 from desktop.core.notes.store import NoteStore
 from desktop.core.notes.store_records import IndexModel
+from desktop.core.notes.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -110,75 +111,6 @@ class SearchResults:
         return exact_phrase(self.query)
 
 
-class VectorIndex:
-    """Chunk vectors as an (n × d) normalised float32 matrix. Not thread-safe: one thread."""
-
-    def __init__(self) -> None:
-        self.model: IndexModel | None = None
-        self._matrix = np.empty((0, 0), dtype=np.float32)
-        self._ids = np.empty(0, dtype=np.int64)
-        self._count = 0
-        self._max_seq = 0
-        self._epoch = -1
-
-    def __len__(self) -> int:
-        return self._count
-
-    @property
-    def nbytes(self) -> int:
-        return int(self._matrix.nbytes + self._ids.nbytes)
-
-    def refresh(self, store: NoteStore) -> None:
-        model = store.index_model()
-        epoch = store.vector_epoch()
-        if model != self.model or epoch != self._epoch:
-            self._reset(model, store.vector_count())
-            self._epoch = epoch
-        if self.model is None:
-            return
-        dims = self.model.dimensions
-        for rows in store.iter_vectors(self._max_seq):
-            blob = b"".join(r[2] for r in rows)
-            block = np.frombuffer(blob, dtype=np.float32)
-            if block.size != len(rows) * dims:  # vectors of another size: the model changed
-                log.warning("vector size mismatch; reloading")
-                self._reset(None, 0)
-                return
-            self._append(np.array([r[1] for r in rows], dtype=np.int64), block.reshape(-1, dims))
-            self._max_seq = rows[-1][0]
-
-    def _reset(self, model: IndexModel | None, expected_rows: int) -> None:
-        self.model = model
-        dims = model.dimensions if model else 0
-        self._matrix = np.empty((expected_rows, dims), dtype=np.float32)
-        self._ids = np.empty(expected_rows, dtype=np.int64)
-        self._count = 0
-        self._max_seq = 0
-
-    def _append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        need = self._count + len(ids)
-        if need > len(self._ids):
-            capacity = max(need, int(len(self._ids) * 1.25) + 64)
-            matrix = np.empty((capacity, vectors.shape[1]), dtype=np.float32)
-            matrix[: self._count] = self._matrix[: self._count]
-            new_ids = np.empty(capacity, dtype=np.int64)
-            new_ids[: self._count] = self._ids[: self._count]
-            self._matrix, self._ids = matrix, new_ids
-        self._matrix[self._count:need] = vectors
-        self._ids[self._count:need] = ids
-        self._count = need
-
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` most similar chunk ids with their cosine similarity, best first."""
-        if self._count == 0 or k <= 0:
-            return []
-        scores = self._matrix[: self._count] @ query
-        k = min(k, self._count)
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best])]
-        return [(int(self._ids[i]), float(scores[i])) for i in best]
-
-
 def fuse(
     vector_ids: Sequence[int], keyword_ids: Sequence[int], k: int = RRF_K, *,
     searched: int | None = None,
@@ -219,6 +151,7 @@ class Searcher:
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.vectors.close)
         self._executor.shutdown(wait=False)
 
     async def _run(self, fn: Any, *args: Any) -> Any:

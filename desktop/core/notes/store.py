@@ -251,16 +251,23 @@ class NoteStore:
             yield rows
             last = rows[-1][0]
 
+    def vectors_of(self, chunk_ids: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(chunk_id, full-precision blob) of those of ``chunk_ids`` that have a vector."""
+        marks = ",".join("?" * len(chunk_ids))
+        if not marks:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT chunk_id, vec FROM vectors WHERE chunk_id IN ({marks})", list(chunk_ids)
+            ).fetchall()
+        return [(int(cid), bytes(blob)) for cid, blob in rows]
+
     def keyword_search(self, match: str, limit: int) -> list[int]:
         with self._lock:
             try:
-                rows = self._db.execute(
-                    "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-                    (match, limit),
-                ).fetchall()
+                return store_queries.keyword_matches(self._db, match, limit)
             except sqlite3.OperationalError:
                 return []  # a query FTS5 cannot parse finds nothing rather than failing
-        return [r[0] for r in rows]
 
     def chunk_infos(self, chunk_ids: Sequence[int]) -> dict[int, ChunkInfo]:
         with self._lock:
