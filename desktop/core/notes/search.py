@@ -104,6 +104,9 @@ class SearchResults:
     local_seconds: float = 0.0  # time spent locally (without the query's embedding request)
     # For a code-like or quoted query: whether any note contains it as written. None otherwise.
     exact: bool | None = None
+    # "Best match first": True when a rerank model ordered the hits, False when it could not and
+    # the fused order stands; None when it was not asked.
+    reranked: bool | None = None
 
     @property
     def exact_text(self) -> str | None:
