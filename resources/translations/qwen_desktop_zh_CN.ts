@@ -1249,6 +1249,29 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>NotesOptionsBox</name>
+    <message>
+        <location filename="../../desktop/gui/settings/notes_box.py" line="+20"/>
+        <source>Notes</source>
+        <translation>笔记</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Rank the notes found for a question with a rerank model</source>
+        <translation>用重排序模型为问题找到的笔记排序</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Answers then cite the notes that answer the question best, not only those with the most words in common. It costs a little per question (counted in the cost); if it fails, the usual order is used.</source>
+        <translation>回答将引用最能回答问题的笔记，而不只是字词重合最多的笔记。每个问题会产生少量费用（计入费用统计）；重排序失败时使用通常的顺序。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Rerank model</source>
+        <translation>重排序模型</translation>
+    </message>
+</context>
+<context>
     <name>QFileDialog</name>
     <message>
         <location filename="../../desktop/gui/common/i18n.py" line="+20"/>
@@ -1292,30 +1315,30 @@ Log folder: %1</source>
 <context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/results.py" line="+35"/>
+        <location filename="../../desktop/gui/search/results.py" line="+36"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+129"/>
+        <location line="+137"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-128"/>
-        <location line="+129"/>
+        <location line="-136"/>
+        <location line="+137"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-128"/>
-        <location line="+129"/>
+        <location line="-136"/>
+        <location line="+137"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-126"/>
+        <location line="-134"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1325,7 +1348,17 @@ Log folder: %1</source>
         <translation>在新对话中就这次搜索提问，根据你的笔记回答并列出来源</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+2"/>
+        <source>Best match first</source>
+        <translation>最佳匹配优先</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reorder the best results with a rerank model (needs your API key; costs a little per search)</source>
+        <translation>用重排序模型重新排列最靠前的结果（需要 API 密钥；每次搜索产生少量费用）</translation>
+    </message>
+    <message>
+        <location line="+43"/>
         <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
         <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
     </message>
@@ -1350,7 +1383,12 @@ Log folder: %1</source>
         <translation>仅关键词搜索：笔记尚未建立语义索引。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
+        <source>Best match first could not be used just now; the results are in the usual order.</source>
+        <translation>暂时无法使用“最佳匹配优先”，结果按通常的顺序排列。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>No note contains “%1” exactly.</source>
         <translation>没有笔记完全包含“%1”。</translation>
     </message>
@@ -1408,7 +1446,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/gui/search/tab.py" line="+348"/>
+        <location filename="../../desktop/gui/search/tab.py" line="+349"/>
         <location line="+44"/>
         <source>Add your API key in Settings to check on the batch jobs.</source>
         <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
@@ -1442,7 +1480,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+86"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+87"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1583,7 +1621,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+81"/>
+        <location line="+84"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
