@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.embed_endpoint import embedder_for
 from desktop.core.notes.index_embedding import unit_vectors
 from desktop.core.notes.keywords import (
     Snippet,
@@ -143,7 +144,8 @@ class Searcher:
         self.embed_timeout = embed_timeout
         self.vectors = VectorIndex()
         self._executor = executor
-        self._query_cache: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+        self._query_cache: OrderedDict[tuple[str, str, int, str], np.ndarray] = OrderedDict()
+        self._endpoint: str | None = None  # what the index's vectors were embedded through
 
     @classmethod
     async def open(cls, db_path: str | Path, embedder: Embedder | None = None,
@@ -190,10 +192,11 @@ class Searcher:
 
     def _refresh_and_model(self) -> IndexModel | None:
         self.vectors.refresh(self.store)
+        self._endpoint = self.store.embedding_endpoint()
         return self.vectors.model
 
     async def _embed_query(self, query: str, model: IndexModel) -> np.ndarray:
-        key = (query, model.model, model.dimensions)
+        key = (query, model.model, model.dimensions, self._endpoint or "")
         if (cached := self._query_cache.get(key)) is not None:
             self._query_cache.move_to_end(key)
             return cached
@@ -201,8 +204,9 @@ class Searcher:
         # An index built offline with text-embedding-async-v* embeds queries with its live
         # counterpart (the async models only run as offline tasks).
         query_model = live_model(model.model)
+        embedder = embedder_for(self.embedder, self._endpoint)  # as the index was embedded
         result = await asyncio.wait_for(
-            self.embedder.embed(
+            embedder.embed(
                 [query], model=query_model,
                 dimensions=request_dimensions(query_model, model.dimensions), text_type="query",
             ),

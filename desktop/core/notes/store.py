@@ -122,10 +122,20 @@ class NoteStore:
             self._set_meta("embedding_model", model)
             self._set_meta("embedding_dimensions", str(dimensions))
 
+    def embedding_endpoint(self) -> str | None:
+        """Which endpoint made the vectors ("native" or "compatible"; None: not chosen yet)."""
+        with self._lock:
+            return self._meta("embedding_endpoint")
+
+    def set_embedding_endpoint(self, endpoint: str) -> None:
+        with self._lock, self._transaction():
+            self._set_meta("embedding_endpoint", endpoint)
+
     def reset_vectors(self, model: str, dimensions: int) -> None:
         """Forget every vector (a model or dimension change) so the next run re-embeds all."""
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM vectors")
+            self._db.execute("DELETE FROM meta WHERE key = 'embedding_endpoint'")
             self._db.execute("UPDATE chunks SET embed_failed = 0 WHERE embed_failed != 0")
             self._set_meta("embedding_model", model)
             self._set_meta("embedding_dimensions", str(dimensions))

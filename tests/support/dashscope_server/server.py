@@ -27,7 +27,7 @@ from .protocol import (
     new_request_id,
 )
 from .ratelimit import _RateLimits
-from .services import _ServiceRoutes
+from .services import _ServiceRoutes, is_native_embedding
 from .records import BatchRecord, ChatReply, ClientGone, EmbeddingReply, NativeTaskRecord, RecordedRequest
 from .records import StoredFile, StreamRecord
 
@@ -169,6 +169,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _ServiceRout
             if request.endpoint == "/embeddings" and isinstance(request.body, dict):
                 value = request.body.get("input")
                 inputs.append([value] if isinstance(value, str) else list(value or []))
+            elif is_native_embedding(request):  # the same service through the native endpoint
+                inputs.append(list(request.body["input"]["texts"]))
         return inputs
 
     @property

@@ -8,6 +8,7 @@ same text; the request (with its ``text_type``) is recorded like every other.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -15,11 +16,20 @@ from .base import _ServerBase
 from .connection import _Context
 from .embeddings import embedding_vector
 from .protocol import EMBEDDING_MODELS, _native_error, approx_tokens
+from .records import EmbeddingReply
 
 RERANK_MODELS = {"gte-rerank-v2": 30_000, "qwen3-rerank": 120_000}  # tokens per request
 RERANK_MAX_DOCUMENTS = 500
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def is_native_embedding(request: Any) -> bool:
+    """A synchronous native embedding request (``input.texts``), as recorded."""
+    body = request.body
+    return (request.path.endswith("/api/v1/services/embeddings/text-embedding/text-embedding")
+            and isinstance(body, dict) and isinstance(body.get("input"), dict)
+            and isinstance(body["input"].get("texts"), list))
 
 
 def rerank_terms(text: str) -> set[str]:
@@ -96,6 +106,16 @@ class _ServiceRoutes(_ServerBase):
         if getattr(self, "native_embedding_status", 200) != 200:
             await refuse(self.native_embedding_status, "InternalError", "The embedding service failed.")
             return
+        # The same scripted replies and request limits as POST /embeddings: one embeddings service.
+        with self._lock:
+            scripted = self._embedding_script.popleft() if self._embedding_script else EmbeddingReply()
+        await asyncio.sleep(self.embedding_latency + scripted.delay)
+        if scripted.status != 200:
+            await refuse(scripted.status, scripted.code or "InternalError", scripted.message or "")
+            return
+        if not await self._within_rate_limit(  # type: ignore[attr-defined]
+                _Context(ctx.conn, ctx.request, ctx.region, "/embeddings", ctx.match, ctx.request_id)):
+            return
         model = str(body.get("model"))
         texts = (body.get("input") or {}).get("texts") if isinstance(body.get("input"), dict) else None
         parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
@@ -103,6 +123,7 @@ class _ServiceRoutes(_ServerBase):
             await refuse(400, "InvalidParameter", f"Model not exist: {model}")
             return
         default_dims, allowed_dims, max_inputs, max_tokens = _model_limits(model)
+        max_inputs = self.embedding_cap or max_inputs
         dimensions = parameters.get("dimension", default_dims)
         text_type = parameters.get("text_type", "document")
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
