@@ -89,3 +89,24 @@ async def test_an_index_with_vectors_from_before_the_choice_stays_compatible(
     write(notes_dir / "b.md", "# B\n\nbanana bread\n")
     await indexer.run([str(notes_dir)])
     assert len(native_bodies(srv)) == before and endpoint_of_index(db_path) == COMPATIBLE
+
+
+async def test_offline_jobs_never_add_vectors_of_the_other_endpoint(
+    srv: DashScopeServer, client: QwenClient, notes_dir: Path, db_path: Path, open_indexer: Any,
+) -> None:
+    import pytest
+
+    from desktop.core.notes.batch import BatchConfig, BatchIndexer, BatchUnavailable
+
+    write(notes_dir / "a.md", "# A\n\nalpha apples\n")
+    indexer = await open_indexer(client)
+    await indexer.run([str(notes_dir)])  # live, through the native endpoint
+    write(notes_dir / "b.md", "# B\n\nbanana bread\n")
+    await indexer.prepare([str(notes_dir)])
+    with pytest.raises(BatchUnavailable, match="native endpoint"):
+        await BatchIndexer(indexer, BatchConfig()).submit()  # the Batch API is compatible mode
+    assert srv.batches == [] and endpoint_of_index(db_path) == NATIVE
+
+    await indexer.reset_for_new_model()  # a new index sent offline is a compatible one
+    await BatchIndexer(indexer, BatchConfig()).submit()
+    assert len(srv.batches) == 1 and endpoint_of_index(db_path) == COMPATIBLE
