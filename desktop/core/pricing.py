@@ -32,7 +32,11 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "qwen3-max": {"input": 6.0, "output": 24.0},
     "qwen-long": {"input": 0.5, "output": 2.0},
     "qwq-plus": {"input": 1.6, "output": 4.0},
+    "gte-rerank-v2": {"input": 0.8, "output": 0.0},  # reranking notes: tokens read, nothing written
 }
+# Models the app asks on the way to a reply: priced from the defaults when an older prices.json
+# does not list them.
+SERVICE_PRICES = ("gte-rerank-v2",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class PriceTable:
             if not isinstance(models, dict):
                 raise ValueError("no 'models' object")
             self._prices = _parse(models)
+            for name in SERVICE_PRICES:
+                self._prices.setdefault(name, _parse(DEFAULT_PRICES)[name])
         except (OSError, ValueError) as exc:
             log.warning("price table %s unreadable (%s); using the defaults", self.path, exc)
             self._prices = _parse(DEFAULT_PRICES)

@@ -338,7 +338,7 @@
         <translation>我的笔记里关于 %1 是怎么说的？</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/exporting.py" line="+40"/>
+        <location filename="../../desktop/gui/chat/exporting.py" line="+41"/>
         <source>Word document (*.docx)</source>
         <translation>Word 文档 (*.docx)</translation>
     </message>
@@ -530,7 +530,7 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+6"/>
-        <location filename="../../desktop/selftest/checks.py" line="+270"/>
+        <location filename="../../desktop/selftest/checks.py" line="+302"/>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
     </message>
@@ -1672,6 +1672,29 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>NotesOptionsBox</name>
+    <message>
+        <location filename="../../desktop/gui/settings/notes_box.py" line="+20"/>
+        <source>Notes</source>
+        <translation>笔记</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Rank the notes found for a question with a rerank model</source>
+        <translation>用重排序模型为问题找到的笔记排序</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Answers then cite the notes that answer the question best, not only those with the most words in common. It costs a little per question (counted in the cost); if it fails, the usual order is used.</source>
+        <translation>回答将引用最能回答问题的笔记，而不只是字词重合最多的笔记。每个问题会产生少量费用（计入费用统计）；重排序失败时使用通常的顺序。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Rerank model</source>
+        <translation>重排序模型</translation>
+    </message>
+</context>
+<context>
     <name>QFileDialog</name>
     <message>
         <location filename="../../desktop/gui/common/i18n.py" line="+20"/>
@@ -1715,30 +1738,30 @@ Log folder: %1</source>
 <context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/results.py" line="+35"/>
+        <location filename="../../desktop/gui/search/results.py" line="+36"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+146"/>
+        <location line="+154"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-145"/>
-        <location line="+146"/>
+        <location line="-153"/>
+        <location line="+154"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-145"/>
-        <location line="+146"/>
+        <location line="-153"/>
+        <location line="+154"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-143"/>
+        <location line="-151"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1748,7 +1771,17 @@ Log folder: %1</source>
         <translation>在新对话中就这次搜索提问，根据你的笔记回答并列出来源</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+2"/>
+        <source>Best match first</source>
+        <translation>最佳匹配优先</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reorder the best results with a rerank model (needs your API key; costs a little per search)</source>
+        <translation>用重排序模型重新排列最靠前的结果（需要 API 密钥；每次搜索产生少量费用）</translation>
+    </message>
+    <message>
+        <location line="+60"/>
         <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
         <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
     </message>
@@ -1773,7 +1806,12 @@ Log folder: %1</source>
         <translation>仅关键词搜索：笔记尚未建立语义索引。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
+        <source>Best match first could not be used just now; the results are in the usual order.</source>
+        <translation>暂时无法使用“最佳匹配优先”，结果按通常的顺序排列。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>No note contains “%1” exactly.</source>
         <translation>没有笔记完全包含“%1”。</translation>
     </message>
@@ -1831,7 +1869,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/gui/search/tab.py" line="+347"/>
+        <location filename="../../desktop/gui/search/tab.py" line="+348"/>
         <location line="+44"/>
         <source>Add your API key in Settings to check on the batch jobs.</source>
         <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
@@ -1865,7 +1903,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+81"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+82"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -2006,7 +2044,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+100"/>
+        <location line="+103"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -2242,7 +2280,7 @@ Log folder: %1</source>
 <context>
     <name>SourcesView</name>
     <message>
-        <location filename="../../desktop/gui/chat/sources.py" line="+32"/>
+        <location filename="../../desktop/gui/chat/sources.py" line="+29"/>
         <source>Sources</source>
         <translation>来源</translation>
     </message>
