@@ -19,7 +19,7 @@ from desktop.core.backup.prefs import load_prefs, save_prefs
 from desktop.core.backup.service import BackupService, RestoreFailed
 from desktop.core.history import SCHEMA_VERSION, HistoryStore
 from desktop.core.settings import Settings
-from tests.support.backups import fill_data, folder_state, table_rows
+from tests.support.backups import as_older_history, fill_data, folder_state, table_rows
 
 KEY = "sk-backuptest0123456789abcdef"
 PROXY_PASSWORD = "pr0xy-Pa55word!"
@@ -220,9 +220,7 @@ def test_extract_checks_every_part(data_dir: Path, tmp_path: Path) -> None:
 def test_an_older_history_is_backed_up_before_its_migration(data_dir: Path) -> None:
     fill_data(conversations=2)
     save_prefs(data_dir, load_prefs(data_dir).replace(last_version=__version__))
-    db = sqlite3.connect(paths.history_db())
-    db.execute("PRAGMA user_version=2")  # as the previous version left it
-    db.close()
+    as_older_history(paths.history_db(), 2)  # as the previous version left it
 
     context = AppContext.create()
     context.history.close()
@@ -270,11 +268,7 @@ def test_backups_go_to_the_chosen_folder_and_are_private(data_dir: Path, tmp_pat
 
 async def test_a_backup_of_an_older_history_is_migrated_as_it_is_restored(data_dir: Path) -> None:
     fill_data(conversations=2)
-    db = sqlite3.connect(paths.history_db())
-    db.execute("DROP TRIGGER keep_usage_of_removed_replies")
-    db.execute("DROP TABLE removed_usage")
-    db.execute("PRAGMA user_version=2")  # the history as version 2 of the schema had it
-    db.close()
+    as_older_history(paths.history_db(), 2)  # the history as version 2 of the schema had it
     old = service().create()
     assert old.manifest.history_schema == 2
     store = HistoryStore(paths.history_db())  # this version migrates the live one

@@ -60,3 +60,28 @@ def folder_state(folder: Path) -> dict[str, str]:
         if path.is_file() and "logs" not in path.relative_to(folder).parts:
             state[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return state
+
+
+def as_older_history(db_path: Path, version: int) -> None:
+    """Make the history at ``db_path`` what schema ``version`` had: undo, newest first, what each
+    later migration added (its columns, tables, triggers and indexes), then set the version."""
+    from desktop.core.history import _MIGRATIONS, _statements
+
+    undo: list[str] = []
+    for script in _MIGRATIONS[version - 1:]:
+        for statement in _statements(script):
+            words = statement.replace("\n", " ").split()
+            upper = [w.upper() for w in words]
+            if upper[:2] == ["ALTER", "TABLE"] and upper[3:5] == ["ADD", "COLUMN"]:
+                undo.append(f"ALTER TABLE {words[2]} DROP COLUMN {words[5].rstrip(';')}")
+            elif upper[0] == "CREATE" and upper[1] in ("TABLE", "TRIGGER", "INDEX"):
+                name = words[5] if upper[2:5] == ["IF", "NOT", "EXISTS"] else words[2]
+                undo.append(f"DROP {upper[1]} IF EXISTS {name.split('(')[0]}")
+    db = sqlite3.connect(db_path)
+    try:
+        for statement in reversed(undo):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version={version}")
+        db.commit()
+    finally:
+        db.close()
