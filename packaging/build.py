@@ -6,9 +6,12 @@
 
 Produces dist/QwenDesktop/ (onedir; on macOS also dist/QwenDesktop.app) and an archive beside it:
 QwenDesktop-VERSION-linux-ARCH.tar.gz, QwenDesktop-VERSION-windows-ARCH.zip or
-QwenDesktop-VERSION-macos-ARCH.zip (the .app, zipped with ditto). On Linux it then checks that every
-shared library in the bundle resolves. Prints the unpacked and archive sizes, the largest parts of
-the bundle and how long the build took.
+QwenDesktop-VERSION-macos-ARCH.zip (the .app, zipped with ditto), and the installer: on Windows
+QwenDesktop-VERSION-windows-ARCH-setup.exe (packaging/windows/QwenDesktop.iss, when Inno Setup 6 is
+installed), on macOS QwenDesktop-VERSION-macos-ARCH.dmg. The Windows .zip is the portable copy (a
+data folder inside keeps the data beside the app). On Linux it then checks that every shared
+library in the bundle resolves. Prints the unpacked and archive sizes, the size of each component
+of the bundle and how long the build took.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 import tomllib
 import zipfile
 from pathlib import Path
+
+import bundle_size  # packaging/, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "packaging" / "qwen-desktop.spec"
@@ -53,20 +58,6 @@ def tree_size(path: Path) -> int:
 
 def megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
-
-
-def largest_parts(bundle: Path, count: int = 12) -> list[tuple[int, str]]:
-    internal = bundle / "_internal"
-    parts: list[tuple[int, str]] = []
-    for child in (internal.iterdir() if internal.is_dir() else []):
-        if child.name == "PySide6":
-            parts += [(tree_size(g), f"PySide6/{g.name}") for g in child.iterdir() if g.name != "Qt"]
-            qt = child / "Qt"
-            parts += [(tree_size(g), f"PySide6/Qt/{g.name}") for g in qt.iterdir()] if qt.is_dir() else []
-        else:
-            parts.append((tree_size(child), child.name))
-    parts += [(tree_size(p), p.name) for p in bundle.iterdir() if p.name != "_internal"]
-    return sorted(parts, reverse=True)[:count]
 
 
 def unresolved_libraries(bundle: Path) -> list[str]:
@@ -111,6 +102,9 @@ def archive(bundle: Path) -> Path:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive_file:
             for path in sorted(bundle.rglob("*")):
                 archive_file.write(path, Path(APP) / path.relative_to(bundle))
+            # Portable: with a data folder beside QwenDesktop.exe the app keeps everything there
+            # (desktop/core/paths.py), so the unpacked folder runs from a USB stick as it is.
+            archive_file.writestr(zipfile.ZipInfo(f"{APP}/data/"), b"")
     else:
         target = DIST / f"{stem}.tar.gz"
         with tarfile.open(target, "w:gz", compresslevel=6) as archive_file:
@@ -118,9 +112,71 @@ def archive(bundle: Path) -> Path:
     return target
 
 
+ISS = REPO / "packaging" / "windows" / "QwenDesktop.iss"
+DMG_VOLUME = "Qwen Desktop"
+
+
+def inno_setup_compiler() -> Path | None:
+    """Inno Setup 6's command-line compiler: on PATH, else where its installer puts it."""
+    found = shutil.which("iscc") or shutil.which("ISCC")
+    if found:
+        return Path(found)
+    for base in (os.environ.get("ProgramFiles(x86)"), os.environ.get("ProgramFiles"),
+                 os.environ.get("LOCALAPPDATA") and str(Path(os.environ["LOCALAPPDATA"]) / "Programs")):
+        if base and (candidate := Path(base) / "Inno Setup 6" / "ISCC.exe").is_file():
+            return candidate
+    return None
+
+
+def installer_command(iscc: Path, bundle: Path, output_dir: Path) -> list[str]:
+    """Compiles packaging/windows/QwenDesktop.iss for this version and bundle."""
+    return [str(iscc), "/Q", f"/DAppVersion={version()}", f"/DBundleDir={bundle}",
+            f"/DOutputDir={output_dir}", str(ISS)]
+
+
+def installer_path(output_dir: Path) -> Path:
+    """The setup.exe QwenDesktop.iss writes (its OutputBaseFilename)."""
+    return output_dir / f"{APP}-{version()}-{platform_tag()}-setup.exe"
+
+
+def dmg_commands(app: Path, staging: Path, target: Path) -> list[list[str]]:
+    """macOS: a compressed disk image holding the .app and a link to /Applications to drag it to."""
+    return [
+        ["ditto", str(app), str(staging / app.name)],
+        ["ln", "-s", "/Applications", str(staging / "Applications")],
+        ["hdiutil", "create", "-volname", DMG_VOLUME, "-srcfolder", str(staging), "-fs", "HFS+",
+         "-format", "UDZO", "-ov", str(target)],
+    ]
+
+
+def packages(bundle: Path, require_installer: bool) -> list[Path]:
+    """The platform's installer beside the archive: Windows setup.exe (Inno Setup), macOS .dmg."""
+    if sys.platform == "win32":
+        iscc = inno_setup_compiler()
+        if iscc is None:
+            message = "Inno Setup 6 (ISCC.exe) not found: no installer built (choco install innosetup)"
+            if require_installer:
+                raise SystemExit(f"error: {message}")
+            print(f"note: {message}", file=sys.stderr)
+            return []
+        subprocess.run(installer_command(iscc, bundle, DIST), check=True)
+        return [installer_path(DIST)]
+    if sys.platform == "darwin":
+        target = DIST / f"{APP}-{version()}-{platform_tag()}.dmg"
+        staging = WORK / "dmg"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for command in dmg_commands(DIST / f"{APP}.app", staging, target):
+            subprocess.run(command, check=True)
+        return [target]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the PyInstaller bundle and its archive.")
-    parser.add_argument("--no-archive", action="store_true", help="skip the archive")
+    parser.add_argument("--no-archive", action="store_true", help="skip the archive and the installer")
+    parser.add_argument("--require-installer", action="store_true",
+                        help="fail when the Windows installer cannot be built (CI)")
     args = parser.parse_args(argv)
     try:
         import PyInstaller
@@ -140,13 +196,14 @@ def main(argv: list[str] | None = None) -> int:
                   *problems, sep="\n  ", file=sys.stderr)
             return 1
     unpacked = tree_size(DIST / f"{APP}.app") if sys.platform == "darwin" else tree_size(bundle)
-    print("\nLargest parts of the bundle:")
-    for size, name in largest_parts(bundle):
-        print(f"  {megabytes(size):>9}  {name}")
+    print("\nSize by component (packaging/bundle_size.py):")
+    print(bundle_size.table(bundle))
     archive_line = ""
     if not args.no_archive:
         target = archive(bundle)
         archive_line = f"archive:  {target.relative_to(REPO)}  {megabytes(target.stat().st_size)}\n"
+        for package in packages(bundle, args.require_installer):
+            archive_line += f"package:  {package.relative_to(REPO)}  {megabytes(package.stat().st_size)}\n"
     total = time.perf_counter() - started
     where = DIST / f"{APP}.app" if sys.platform == "darwin" else bundle
     note = ""

@@ -146,11 +146,13 @@ def check_chat(cli: Path, home: Path) -> None:
     print(f"ok   chat: streamed {result.stdout.strip()!r} from {server.base_url} in {seconds:.2f}s")
 
 
-def launch_until_shown(window: Path, env: dict[str, str], stderr_file: Path) -> tuple[float, str]:
-    """Starts the window; returns (seconds until it said it was shown, its remaining stdout)."""
+def launch_until_shown(window: Path | list[str], env: dict[str, str], stderr_file: Path) -> tuple[float, str]:
+    """Starts the window (an executable, or a whole command); returns (seconds until it said it
+    was shown, its remaining stdout)."""
+    command = [str(window)] if isinstance(window, Path) else window
     with stderr_file.open("w", encoding="utf-8") as err:
         started = time.perf_counter()
-        process = subprocess.Popen([str(window)], env=env, stdout=subprocess.PIPE, stderr=err,
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=err,
                                    stdin=subprocess.DEVNULL, text=True, encoding="utf-8")
         assert process.stdout is not None
         shown_after = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = frozenset({"chat", "key", "notes", "history"})
+SUBCOMMANDS = frozenset({"chat", "key", "notes", "history", "backup"})
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
 
 

@@ -7,6 +7,7 @@ import sys
 
 from desktop.core import paths
 from desktop.core.appcontext import AppContext
+from desktop.core.backup.service import BackupService
 from desktop.core.history import HistoryStore
 from desktop.core.recovery import DataFile, Recovery
 
@@ -26,6 +27,7 @@ def recovery_line(recovery: Recovery) -> str:
 
 def open_history() -> HistoryStore:
     """The conversation history alone (for the history commands), a damaged file set aside."""
+    BackupService(paths.data_dir()).before_start()  # before the history may migrate
     history, recovery = HistoryStore.open(paths.history_db())
     if recovery is not None:
         print(recovery_line(recovery), file=sys.stderr)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from desktop import __version__
 from desktop.cli import SUBCOMMANDS, interrupted
+from desktop.cli.backup import add_backup_parser
 from desktop.cli.chat import run_chat
 from desktop.cli.history import add_history_parser
 from desktop.cli.key import run_key
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_notes_parser(sub)
     add_history_parser(sub)
+    add_backup_parser(sub)
     return parser
 
 

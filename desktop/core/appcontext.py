@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from desktop.core import paths
 from desktop.core import settings as settings_mod
+from desktop.core.backup.service import BackupService, session_secrets
 from desktop.core.chat import ChatService
 from desktop.core.history import HistoryStore
 from desktop.core.notes.service import NotesService
@@ -29,6 +30,7 @@ class AppContext:
     notes: NotesService
     # Damaged data files found while building: set aside, replaced, to be said by the face.
     recoveries: tuple[Recovery, ...] = ()
+    backups: BackupService | None = None  # None only where a test builds the context by hand
 
     @property
     def settings_recovery(self) -> Recovery | None:
@@ -41,13 +43,15 @@ class AppContext:
         settings, recovery = settings_mod.load_with_recovery()
         store = SettingsStore(paths.settings_file(), settings)
         session = Session(settings, key_store or KeyStore(), store)
+        backups = BackupService(paths.data_dir(), session_secrets(session))
+        backups.before_start()  # before the history may migrate, or another version ran last
         history, history_recovery = HistoryStore.open(paths.history_db())
         notes = NotesService(session, paths.notes_db())
         # Without the user's folder list (defaults after a damaged file), keep every folder's index.
         notes.forget_missing_folders = recovery is None or recovery.restored_from is not None
         chat = ChatService(history, retrievers=notes.retriever)
         context = cls(session, history, chat, notes,
-                      tuple(r for r in (recovery, history_recovery) if r is not None))
+                      tuple(r for r in (recovery, history_recovery) if r is not None), backups)
         if recovery is not None:
             store.save_soon()  # write the recovered settings back (the damaged file is aside)
         return context

@@ -18,6 +18,13 @@ from typing import Any, Protocol
 
 from desktop.core.errors import QwenError
 from desktop.core.notes.keywords import parse_query
+from desktop.core.notes.rerank import (
+    CANDIDATES,
+    DEFAULT_RERANK_MODEL,
+    Reranker,
+    RerankOutcome,
+    rerank_or_keep,
+)
 
 RETRIEVE_K = 8
 MIN_SIMILARITY = 0.6  # cosine similarity that counts as "about the question" on its own
@@ -71,6 +78,7 @@ class Retrieval:
     passages: tuple[Passage, ...]  # best first; only the relevant ones are sent
     keyword_only: bool = False  # the meaning part could not run (no key, network…)
     error: QwenError | None = None
+    rerank: RerankOutcome | None = None  # when a rerank model was asked (or failed: fused order)
 
     @property
     def relevant(self) -> tuple[Passage, ...]:
@@ -134,29 +142,41 @@ def is_relevant(question_terms: Sequence[tuple[str, ...]], text: str, heading: s
 
 
 class SearcherRetriever:
-    """Retrieval through :class:`desktop.core.notes.search.Searcher` (hybrid search)."""
+    """Retrieval through :class:`desktop.core.notes.search.Searcher` (hybrid search), the best
+    :data:`~desktop.core.notes.rerank.CANDIDATES` reordered by a rerank model when one is given
+    (chunks that contain a code or quoted phrase as written stay first)."""
 
-    def __init__(self, searcher: Any, k: int = RETRIEVE_K, min_similarity: float = MIN_SIMILARITY) -> None:
+    def __init__(self, searcher: Any, k: int = RETRIEVE_K, min_similarity: float = MIN_SIMILARITY,
+                 *, reranker: Reranker | None = None, rerank_model: str = DEFAULT_RERANK_MODEL) -> None:
         self.searcher = searcher
         self.k = k
         self.min_similarity = min_similarity
+        self.reranker = reranker
+        self.rerank_model = rerank_model
 
     async def retrieve(self, question: str) -> Retrieval:
-        results = await self.searcher.search(question, k=self.k)
-        hits = results.hits
-        infos = await asyncio.to_thread(self.searcher.store.chunk_infos, [h.chunk_id for h in hits])
+        results = await self.searcher.search(
+            question, k=max(self.k, CANDIDATES) if self.reranker is not None else self.k)
+        infos = await asyncio.to_thread(self.searcher.store.chunk_infos, [h.chunk_id for h in results.hits])
+        # Hits removed from the index since the search are left out.
+        found = [(hit, infos[hit.chunk_id]) for hit in results.hits if hit.chunk_id in infos]
+        rerank: RerankOutcome | None = None
+        if self.reranker is not None:
+            rerank = await rerank_or_keep(
+                self.reranker, question, [f"{hit.heading}\n{info.text}" for hit, info in found],
+                model=self.rerank_model, top_n=self.k)
+            ordered = [found[i] for i in rerank.positions]
+            found = [f for f in ordered if f[0].exact] + [f for f in ordered if not f[0].exact]
         terms = significant_terms(question)
-        passages = []
-        for hit in hits:
-            info = infos.get(hit.chunk_id)
-            if info is None:  # removed from the index since the search
-                continue
-            passages.append(Passage(
+        passages = tuple(
+            Passage(
                 path=hit.path, heading=hit.heading, line_start=hit.line_start, line_end=hit.line_end,
                 snippet=hit.snippet.text, text=info.text, score=hit.score,
                 relevant=is_relevant(terms, info.text, hit.heading, hit.vector_score, self.min_similarity),
-            ))
-        return Retrieval(tuple(passages), results.keyword_only, results.error)
+            )
+            for hit, info in found[: self.k]
+        )
+        return Retrieval(passages, results.keyword_only, results.error, rerank)
 
 
 # ---- the prompt -----------------------------------------------------------------------------

@@ -236,8 +236,10 @@ class ChatService:
     # -- costs -----------------------------------------------------------------------------
 
     def conversation_totals(self, conversation_id: int) -> Totals:
-        return totals(self.prices, ((m.model, m.usage) for m in self.history.messages(conversation_id)
-                                    if m.role == "assistant"))
+        replies: list[tuple[str, Usage | None]] = [
+            (m.model, m.usage) for m in self.history.messages(conversation_id) if m.role == "assistant"]
+        replies.extend(self.history.service_usage(conversation_id))
+        return totals(self.prices, replies)
 
     def month_totals(self, now: float | None = None) -> Totals:
         return totals(self.prices, self.history.usage_between(month_start(now), month_end(now)))
@@ -299,6 +301,9 @@ class ChatService:
                     assert self._retrievers is not None
                     retriever = await self._retrievers()
                 retrieval = await retriever.retrieve(turns[-1]["content"])
+                if retrieval.rerank is not None and retrieval.rerank.total_tokens:
+                    self.history.add_service_usage(conversation_id, retrieval.rerank.model,
+                                                   retrieval.rerank.total_tokens)
                 yield NotesFound(retrieval)
                 passages = retrieval.relevant
                 if not passages:

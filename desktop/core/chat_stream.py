@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import ErrorKind, QwenError
+
+if TYPE_CHECKING:
+    import openai  # imported where used: it is slow to import (desktop/core/client.py)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def malformed(detail: str) -> QwenError:
 
 def chunk_events(chunk: object) -> list[ChatEvent]:
     """The events one streamed chunk carries; a wrong shape raises a BAD_RESPONSE QwenError."""
+    import openai
+
     if not isinstance(chunk, openai.BaseModel):
         raise malformed(f"a stream event is {json_type(chunk)}, not a JSON object")
     events: list[ChatEvent] = []
@@ -90,6 +93,8 @@ def chunk_events(chunk: object) -> list[ChatEvent]:
 
 
 def _model(value: object, what: str) -> openai.BaseModel:
+    import openai
+
     if not isinstance(value, openai.BaseModel):
         raise malformed(f"{what} is {json_type(value)}, not a JSON object")
     return value

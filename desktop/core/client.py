@@ -17,12 +17,15 @@ import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-import httpx2
-import openai
-from openai.types.chat import ChatCompletionMessageParam
+if TYPE_CHECKING:
+    # Imported where they are used instead: openai alone takes half a second to import, which the
+    # window would wait for; the first client is made after the window is up (warm_up, a reply).
+    import httpx2
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 # The stream's events are part of what callers import from the client.
 from desktop.core.chat_stream import (
@@ -154,6 +157,9 @@ def ssl_context() -> ssl.SSLContext:
 def warm_up() -> None:
     """Pay the first request's one-time costs (lazy SDK imports, model building, the trust store)
     off the UI thread at start-up, with a request that never leaves the process."""
+    import httpx2
+    import openai
+
     ssl_context()
     body = (b'data: {"id":"w","object":"chat.completion.chunk","created":0,"model":"w","choices":'
             b'[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}\n\n'
@@ -180,6 +186,9 @@ def warm_up() -> None:
 
 class QwenClient:
     def __init__(self, config: ConnectionConfig) -> None:
+        import httpx2
+        import openai
+
         self.config = config
         check_base_url(config.base_url)
         self.proxy = _proxy_for(config)
@@ -199,6 +208,8 @@ class QwenClient:
         )
 
     def _http_client(self, config: ConnectionConfig, timeout: httpx2.Timeout) -> httpx2.AsyncClient:
+        import httpx2
+
         if config.proxy_mode == "system" and not any(os.environ.get(v) for v in _PROXY_ENV):
             # No proxy env vars: httpx only reads the environment, so hand it the OS setting
             # (Windows registry / macOS System Configuration) that urllib found, if any.
@@ -379,6 +390,9 @@ def translate_error(
     """Turn an SDK / transport exception into a :class:`QwenError`."""
     if isinstance(exc, QwenError):
         return exc
+    import httpx2
+    import openai
+
     if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
         # Never followed (the key would go along); the body is a web page, the target says more.
         location = exc.response.headers.get("location") or "no address given"

@@ -48,6 +48,7 @@ class ErrorKind(StrEnum):
     NEWER_DATA = "newer_data"
     INDEX_DAMAGED = "index_damaged"
     SEARCH_UNSUPPORTED = "search_unsupported"
+    BACKUP_REFUSED = "backup_refused"  # not ours, damaged, cut short or newer: the reason says which
     UNKNOWN = "unknown"
 
 
@@ -130,6 +131,8 @@ MESSAGES: dict[ErrorKind, str] = {
     ErrorKind.SEARCH_UNSUPPORTED: QT_TRANSLATE_NOOP(
         "Errors", "This model cannot search the web here. Send the question without web search, or "
                   "choose another model."),
+    ErrorKind.BACKUP_REFUSED: QT_TRANSLATE_NOOP(
+        "Errors", "This file cannot be restored. Nothing was changed."),
     ErrorKind.UNKNOWN: QT_TRANSLATE_NOOP(
         "Errors", "Something went wrong. See the details below."),
 }
@@ -180,6 +183,7 @@ DECISIONS: dict[ErrorKind, Decision] = {
     ErrorKind.SEARCH_UNSUPPORTED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.NEWER_DATA: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.INDEX_DAMAGED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
+    ErrorKind.BACKUP_REFUSED: Decision(_ONCE, EXIT_OTHER, _NO_SETTINGS),
     ErrorKind.UNKNOWN: Decision(_ONCE, EXIT_SERVICE, _NO_SETTINGS),
 }
 

@@ -5,7 +5,8 @@ a crash mid-stream loses at most the last few seconds of the unfinished reply. W
 reads from blocking writes.
 
 Schema versions (``PRAGMA user_version``): 1 the first; 2 adds the sources of answers from notes
-and what was left out of a request to fit the model's context.
+and what was left out of a request to fit the model's context; 3 keeps the usage of removed
+replies; 4 the usage of other models asked for a reply (rerankers).
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ _MIGRATIONS: tuple[str, ...] = (
         BEGIN INSERT INTO removed_usage(model, usage, created) VALUES (old.model, old.usage, old.created); END;
     """,
     "ALTER TABLE messages ADD COLUMN edited REAL; ALTER TABLE messages ADD COLUMN web_sources TEXT;",
+    # What other models cost on the way to a reply (reranking the notes found for a question).
+    # No foreign key: the money stays spent when the conversation goes.
+    """
+    CREATE TABLE IF NOT EXISTS service_usage (conversation_id INTEGER NOT NULL, model TEXT NOT NULL,
+        usage TEXT NOT NULL, created REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS service_usage_by_conversation ON service_usage(conversation_id);
+    """,
 )
 SCHEMA_VERSION = 1 + len(_MIGRATIONS)
 
@@ -326,12 +334,26 @@ class HistoryStore:
             self._touch(conversation_id)
         return cur.rowcount
 
+    def add_service_usage(self, conversation_id: int, model: str, tokens: int) -> None:
+        """Count ``tokens`` of another model (a reranker) in the conversation's and month's cost."""
+        usage = json.dumps({"prompt_tokens": tokens, "completion_tokens": 0})
+        with self._tx() as db:
+            db.execute("INSERT INTO service_usage(conversation_id, model, usage, created) VALUES (?, ?, ?, ?)",
+                       (conversation_id, model, usage, time.time()))
+
+    def service_usage(self, conversation_id: int) -> list[tuple[str, Usage]]:
+        rows = self._db.execute("SELECT model, usage FROM service_usage WHERE conversation_id=?",
+                                (conversation_id,)).fetchall()
+        return [(r["model"], u) for r in rows if (u := _usage(r["usage"])) is not None]
+
     def usage_between(self, start: float, end: float | None = None) -> list[tuple[str, Usage]]:
-        """(model, usage) of every reply created in [start, end), removed ones included."""
+        """(model, usage) of every reply created in [start, end), removed ones included, and of
+        the other models asked on the way (rerankers)."""
         rows = self._db.execute(
             "SELECT model, usage FROM messages WHERE usage IS NOT NULL AND created>=? AND created<? "
-            "UNION ALL SELECT model, usage FROM removed_usage WHERE created>=? AND created<?",
-            (start, end if end is not None else float("inf")) * 2).fetchall()
+            "UNION ALL SELECT model, usage FROM removed_usage WHERE created>=? AND created<? "
+            "UNION ALL SELECT model, usage FROM service_usage WHERE created>=? AND created<?",
+            (start, end if end is not None else float("inf")) * 3).fetchall()
         return [(r["model"], u) for r in rows if (u := _usage(r["usage"])) is not None]
 
     def messages(self, conversation_id: int) -> list[Message]:

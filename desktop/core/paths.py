@@ -14,11 +14,15 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import platformdirs
 
 ENV_HOME = "QWEN_DESKTOP_HOME"
+# The data folder's name in the platform's user data dir (%APPDATA%\QwenDesktop on Windows, which
+# the Windows uninstaller offers to delete: packaging/windows/QwenDesktop.iss).
+APP_DIR_NAME = "QwenDesktop"
+PLATFORMDIRS_ARGS: dict[str, Any] = {"appname": APP_DIR_NAME, "appauthor": False, "roaming": True}
 
 
 def portable_data_dir() -> Path | None:
@@ -35,7 +39,7 @@ def data_dir() -> Path:
     elif (portable := portable_data_dir()) is not None:
         path = portable
     else:
-        path = Path(platformdirs.user_data_dir("QwenDesktop", appauthor=False, roaming=True))
+        path = Path(platformdirs.user_data_dir(**PLATFORMDIRS_ARGS))
     _make_private_dir(path)
     return path
 

@@ -32,9 +32,13 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "qwen3-max": {"input": 6.0, "output": 24.0},
     "qwen-long": {"input": 0.5, "output": 2.0},
     "qwq-plus": {"input": 1.6, "output": 4.0},
+    "gte-rerank-v2": {"input": 0.8, "output": 0.0},  # reranking notes: tokens read, nothing written
 }
 # CNY per 1,000 web searches (indicative: agent strategies cost about this, plain ones less).
 DEFAULT_SEARCH_PER_1000 = 4.0
+# Models the app asks on the way to a reply: priced from the defaults when an older prices.json
+# does not list them.
+SERVICE_PRICES = ("gte-rerank-v2",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class PriceTable:
             self._prices = _parse(models)
             per_1000 = raw.get("web_search_per_1000") if isinstance(raw, dict) else None
             self._search_per_1000 = _number(per_1000, DEFAULT_SEARCH_PER_1000)
+            for name in SERVICE_PRICES:
+                self._prices.setdefault(name, _parse(DEFAULT_PRICES)[name])
         except (OSError, ValueError) as exc:
             log.warning("price table %s unreadable (%s); using the defaults", self.path, exc)
             self._prices = _parse(DEFAULT_PRICES)

@@ -61,6 +61,8 @@ class Settings:
     max_file_size_mb: float = 20.0
     batch_threshold_chunks: int = 5000
     confirm_cost_cny: float = 1.0  # an index run estimated above this asks first, however few parts
+    rerank_notes: bool = True  # ask-your-notes (and "Best match first") reorder hits with a rerank model
+    rerank_model: str = "gte-rerank-v2"  # or "qwen3-rerank"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

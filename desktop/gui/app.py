@@ -90,6 +90,9 @@ def _install_excepthook() -> None:
 def create_application(argv: Sequence[str]):  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QApplication
 
+    from desktop.gui.common import style
+
+    style.prepare_high_dpi()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

@@ -7,7 +7,7 @@ import logging
 
 from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QWidget
 
 from desktop import APP_NAME
 from desktop.core import client, markdown
@@ -18,6 +18,7 @@ from desktop.core.errors import MESSAGES, ErrorKind, QwenError
 from desktop.gui.search.tab import SearchTab
 from desktop.gui.chat.tab import ChatTab
 from desktop.gui.common.ui_state import ui_state
+from desktop.gui.settings.backups import BackupsSection
 from desktop.gui.settings.tab import SettingsTab
 from desktop.core.tasks import TaskRunner
 
@@ -59,6 +60,8 @@ class MainWindow(QMainWindow):
         self.chat_tab = ChatTab(session, context.chat, tasks, self)
         self.settings_tab = SettingsTab(session, tasks, self)
         self.search_tab = SearchTab(context.notes, tasks, self, watch=watch)
+        self.backups = BackupsSection(context, tasks, self.settings_tab)
+        self.settings_tab.add_section(self.backups)
         self.tabs.addTab(self.chat_tab, self.tr("Chat"))
         self.tabs.addTab(self.search_tab, self.tr("Search"))
         self.tabs.addTab(self.settings_tab, self.tr("Settings"))
@@ -83,6 +86,8 @@ class MainWindow(QMainWindow):
         self.settings_tab.key_changed.connect(self._on_settings_key_changed)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.tasks.on_failure = self._on_task_failed
+        self.backups.busy = self.chat_tab.is_busy
+        self.backups.restored.connect(self._on_backup_restored)
 
     def _on_settings_changed(self, _settings: Settings, changed: frozenset[str]) -> None:
         """A field changed (in Settings, or the folder list from the Search tab): only the tabs
@@ -116,12 +121,27 @@ class MainWindow(QMainWindow):
         self.chat_tab.open_latest()
         if self.catch_up and self.search_tab.folders:
             self.search_tab.start_index()  # catch up with what changed while the app was closed
-        if self.session.key is None:
+        if self.session.key is None:  # a new computer: the key is the one thing a backup lacks
             self.show_settings()
+            scroll = self.settings_tab.findChild(QScrollArea)
+            if scroll is not None:
+                scroll.ensureWidgetVisible(self.settings_tab.key_edit)
         else:
             self.show_chat()
         for recovery in self.context.recoveries:
             self.show_recovery(recovery)
+        self.backups.start_daily()
+
+    def _on_backup_restored(self, _restored: object) -> None:
+        """A restore replaced the history and the settings: show them as they are now."""
+        self.settings_tab.reload()
+        self.chat_tab.reload_conversations()
+        self.chat_tab.open_latest()
+        if self.session.key is None:  # a new computer: the key is the one thing a backup lacks
+            self.show_settings()
+            scroll = self.settings_tab.findChild(QScrollArea)
+            if scroll is not None:
+                scroll.ensureWidgetVisible(self.settings_tab.key_edit)
 
     def show_recovery(self, recovery: Recovery) -> QMessageBox:
         """Say in plain words that a damaged data file was set aside and what the app uses instead."""

@@ -58,7 +58,7 @@ def check_data_dir(temp_home: Path, user_home: str | None) -> str:
     else:
         import platformdirs
 
-        real = platformdirs.user_data_dir("QwenDesktop", appauthor=False, roaming=True)
+        real = platformdirs.user_data_dir(**paths.PLATFORMDIRS_ARGS)
     return f"writable temporary {temp_home}; the app keeps its data in {real}"
 
 
@@ -115,7 +115,14 @@ def check_tls() -> str:
                       "(ca-certificates) or set SSL_CERT_FILE")
 
 
-def check_keyring() -> str:
+# The keyring Windows and macOS always have: there the bundle must hold its backend and use it.
+PLATFORM_KEYRING = {
+    "win32": "keyring.backends.Windows.WinVaultKeyring",  # Windows Credential Manager
+    "darwin": "keyring.backends.macOS.Keyring",  # macOS Keychain
+}
+
+
+def check_keyring(platform_name: str = sys.platform) -> str:
     import keyring
     import keyring.backend
 
@@ -126,6 +133,9 @@ def check_keyring() -> str:
     target = effective_backend(backend)
     via = f" (through {name})" if target is not backend else ""
     problem = backend_problem(backend)
+    expected = PLATFORM_KEYRING.get(platform_name)
+    if problem is None and expected is not None and backend_name(target) != expected:
+        problem = f"{backend_name(target)} instead of this system's {expected}"
     if problem is None:
         return f"{backend_name(target)}{via} (priority {target.priority})"
     viable = [backend_name(candidate) for candidate in keyring.backend.get_all_keyring()]
@@ -193,6 +203,28 @@ def check_translation() -> str:
     if not qt.load("qtbase_zh_CN", qt_dir):
         raise CheckFailed(f"Qt's own qtbase_zh_CN.qm not found in {qt_dir}")
     return f"{context} {source!r} -> {text!r}; Qt's qtbase_zh_CN loads too"
+
+
+def check_text_services() -> str:
+    """What Qt asks of ICU (the Linux bundle ships a trimmed ICU data library): Chinese collation
+    in pinyin order, locale-aware case mapping, time-zone names and the GB18030 code page."""
+    from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    problems = []
+    # Pinyin order: 阿 (a) before 波 (bo), although U+963F sorts after U+6CE2 by code point.
+    if QCollator(QLocale("zh_CN")).compare("波", "阿") <= 0:
+        problems.append("Chinese collation is not in pinyin order")
+    if QLocale("tr_TR").toUpper("i") != "\u0130" or QLocale("en_US").toUpper("straße") != "STRASSE":
+        problems.append("locale-aware case mapping fails")
+    zone = QTimeZone(b"Asia/Shanghai").displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, QLocale("zh_CN"))
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in zone):
+        problems.append(f"no Chinese time-zone name (got {zone!r})")
+    if not QStringDecoder("GB18030").isValid():
+        problems.append("no GB18030 decoder")
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    return f"pinyin collation, case mapping, time-zone names ({zone}), GB18030"
 
 
 async def check_event_loop() -> str:

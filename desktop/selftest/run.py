@@ -18,7 +18,7 @@ from desktop.core.secrets import ENV_KEY  # noqa: E402
 from desktop.selftest.checks import (  # noqa: E402
     SELF_TEST_KEY, check_build, check_crash_handling, check_data_dir, check_event_loop, check_http_client,
     check_keyring, check_lazy_imports, check_main_window, check_resources, check_sqlite_fts5, check_tls,
-    check_translation,
+    check_text_services, check_translation,
 )
 from desktop.selftest.report import Report, describe  # noqa: E402
 
@@ -100,6 +100,7 @@ def _run_checks(report: Report, temp_home: Path, user_home: str | None) -> None:
     app = create_application([])
     report.run("resources", check_resources)
     report.run("translation", check_translation)
+    report.run("text services", check_text_services)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 

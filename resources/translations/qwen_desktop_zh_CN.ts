@@ -2,6 +2,270 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>Backups</name>
+    <message>
+        <location filename="../../desktop/core/backup/archive.py" line="+71"/>
+        <source>This file is not a Qwen Desktop backup. Nothing was changed.</source>
+        <translation>此文件不是 Qwen Desktop 的备份。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This backup is damaged and cannot be restored. Nothing was changed.</source>
+        <translation>此备份已损坏，无法恢复。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This backup is incomplete (the file was cut short, perhaps while it was being copied or downloaded). Nothing was changed.</source>
+        <translation>此备份不完整（文件被截断，可能是在复制或下载时中断）。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This backup was made by a newer version of Qwen Desktop. Update the app, then restore it. Nothing was changed.</source>
+        <translation>此备份由更新版本的 Qwen Desktop 创建。请先更新应用，再进行恢复。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This file cannot be read. Nothing was changed.</source>
+        <translation>无法读取此文件。未做任何更改。</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/core/backup/service.py" line="+109"/>
+        <source>The restore stopped midway. What was there before is kept in the backup of %1: restore that one to go back.</source>
+        <translation>恢复中途停止。恢复前的内容保存在 %1 的备份中：恢复那个备份即可回到原来的状态。</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/gui/settings/backups.py" line="+44"/>
+        <source>Daily</source>
+        <translation>每日自动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Made by hand</source>
+        <translation>手动备份</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Before an app update</source>
+        <translation>应用更新前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Before the history was upgraded</source>
+        <translation>历史记录升级前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Before a restore</source>
+        <translation>恢复前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+</context>
+<context>
+    <name>BackupsSection</name>
+    <message>
+        <location line="+42"/>
+        <source>Backups</source>
+        <translation>备份</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Your conversations and settings are backed up once a day and before every update of the app. The API key is never part of a backup.</source>
+        <translation>对话和设置每天自动备份一次，每次更新应用前也会备份。备份中绝不包含 API 密钥。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Conversations</source>
+        <translation>对话数</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Back up now</source>
+        <translation>立即备份</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Restore…</source>
+        <translation>恢复…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export everything…</source>
+        <translation>导出全部…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Import…</source>
+        <translation>导入…</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Change folder…</source>
+        <translation>更改文件夹…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use the default</source>
+        <translation>使用默认位置</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Include the notes index (larger; it can be rebuilt from your notes)</source>
+        <translation>包含笔记索引（文件更大；索引可根据笔记重新建立）</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Backups are kept in %1</source>
+        <translation>备份保存在 %1</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>No backups yet.</source>
+        <translation>还没有备份。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Today&apos;s backup could not be written: %1</source>
+        <translation>无法写入今天的备份：%1</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Backing up…</source>
+        <translation>正在备份…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+4"/>
+        <source>The backup could not be written: %1</source>
+        <translation>无法写入备份：%1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Backed up %1 conversations (%2) to %3</source>
+        <translation>已将 %1 个对话（%2）备份到 %3</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The notes index was left out; it can be rebuilt from your notes.</source>
+        <translation>未包含笔记索引；可根据笔记重新建立。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Export everything</source>
+        <translation>导出全部</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Qwen Desktop backup (*.zip)</source>
+        <translation>Qwen Desktop 备份 (*.zip)</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Keep backups in</source>
+        <translation>备份保存位置</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The choice could not be saved: %1</source>
+        <translation>无法保存此选择：%1</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <location line="+101"/>
+        <source>Import a backup</source>
+        <translation>导入备份</translation>
+    </message>
+    <message>
+        <location line="-100"/>
+        <source>Qwen Desktop backup (*.zip);;All files (*)</source>
+        <translation>Qwen Desktop 备份 (*.zip);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <location line="+29"/>
+        <source>Restore a backup</source>
+        <translation>恢复备份</translation>
+    </message>
+    <message>
+        <location line="-28"/>
+        <source>Restore the backup of %1?</source>
+        <translation>要恢复 %1 的备份吗？</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Restore</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>It holds %1 conversations (%2 messages), made by Qwen Desktop %3.</source>
+        <translation>其中包含 %1 个对话（%2 条消息），由 Qwen Desktop %3 创建。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>It replaces your %1 conversations and your settings.</source>
+        <translation>它将替换您现有的 %1 个对话和您的设置。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>It also replaces the index of your notes.</source>
+        <translation>它还会替换您的笔记索引。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The current state is backed up first, so you can go back to it. Your API key stays as it is.</source>
+        <translation>恢复前会先备份当前状态，您随时可以回到现在的样子。您的 API 密钥保持不变。</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>A reply is still arriving. Stop it or let it finish, then restore.</source>
+        <translation>仍有回复正在生成。请先停止或等待其完成，然后再恢复。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Restoring…</source>
+        <translation>正在恢复…</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>The backup could not be restored: %1. Nothing was changed.</source>
+        <translation>无法恢复备份：%1。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Restored %1 conversations.</source>
+        <translation>已恢复 %1 个对话。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>What was there before is in the backup of %1.</source>
+        <translation>恢复前的内容保存在 %1 的备份中。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Your conversations and settings are here. Backups never hold the API key: paste your key in the API key field above and press Save.</source>
+        <translation>您的对话和设置已导入。备份中从不包含 API 密钥：请在上方的 API 密钥栏中粘贴您的密钥，然后点击“保存”。</translation>
+    </message>
+</context>
+<context>
     <name>ChatTab</name>
     <message>
         <location filename="../../desktop/gui/chat/tab.py" line="+97"/>
@@ -89,7 +353,7 @@
         <translation>我的笔记里关于 %1 是怎么说的？</translation>
     </message>
     <message>
-        <location filename="../../desktop/gui/chat/exporting.py" line="+40"/>
+        <location filename="../../desktop/gui/chat/exporting.py" line="+41"/>
         <source>Word document (*.docx)</source>
         <translation>Word 文档 (*.docx)</translation>
     </message>
@@ -293,7 +557,7 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+6"/>
-        <location filename="../../desktop/selftest/checks.py" line="+270"/>
+        <location filename="../../desktop/selftest/checks.py" line="+302"/>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
     </message>
@@ -334,7 +598,7 @@ Log folder: %1</source>
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop/core/errors.py" line="+57"/>
+        <location filename="../../desktop/core/errors.py" line="+58"/>
         <source>No API key is set. Add your DashScope API key in Settings.</source>
         <translation>尚未设置 API 密钥。请在“设置”中添加您的 DashScope API 密钥。</translation>
     </message>
@@ -480,6 +744,11 @@ Log folder: %1</source>
     </message>
     <message>
         <location line="+3"/>
+        <source>This file cannot be restored. Nothing was changed.</source>
+        <translation>此文件无法恢复。未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Something went wrong. See the details below.</source>
         <translation>出现错误。请查看下方的详细信息。</translation>
     </message>
@@ -922,7 +1191,7 @@ Log folder: %1</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/gui/main_window.py" line="+62"/>
+        <location filename="../../desktop/gui/main_window.py" line="+65"/>
         <source>Chat</source>
         <translation>对话</translation>
     </message>
@@ -937,12 +1206,12 @@ Log folder: %1</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+41"/>
         <source>Something went wrong in the background. The log file in the data folder has the details.</source>
         <translation>后台出了问题。详细信息在数据文件夹的日志文件中。</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+40"/>
         <source>(it could not be moved)</source>
         <translation>（无法移动该文件）</translation>
     </message>
@@ -1458,6 +1727,29 @@ Log folder: %1</source>
     </message>
 </context>
 <context>
+    <name>NotesOptionsBox</name>
+    <message>
+        <location filename="../../desktop/gui/settings/notes_box.py" line="+20"/>
+        <source>Notes</source>
+        <translation>笔记</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Rank the notes found for a question with a rerank model</source>
+        <translation>用重排序模型为问题找到的笔记排序</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Answers then cite the notes that answer the question best, not only those with the most words in common. It costs a little per question (counted in the cost); if it fails, the usual order is used.</source>
+        <translation>回答将引用最能回答问题的笔记，而不只是字词重合最多的笔记。每个问题会产生少量费用（计入费用统计）；重排序失败时使用通常的顺序。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Rerank model</source>
+        <translation>重排序模型</translation>
+    </message>
+</context>
+<context>
     <name>QFileDialog</name>
     <message>
         <location filename="../../desktop/gui/common/i18n.py" line="+20"/>
@@ -1501,30 +1793,30 @@ Log folder: %1</source>
 <context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../desktop/gui/search/results.py" line="+35"/>
+        <location filename="../../desktop/gui/search/results.py" line="+36"/>
         <source>Search your notes by meaning or exact words…</source>
         <translation>按语义或关键词搜索笔记…</translation>
     </message>
     <message>
         <location line="+8"/>
-        <location line="+146"/>
+        <location line="+154"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-145"/>
-        <location line="+146"/>
+        <location line="-153"/>
+        <location line="+154"/>
         <source>Show in folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-145"/>
-        <location line="+146"/>
+        <location line="-153"/>
+        <location line="+154"/>
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location line="-143"/>
+        <location line="-151"/>
         <source>Ask Qwen about these results</source>
         <translation>就这些结果询问通义千问</translation>
     </message>
@@ -1534,7 +1826,17 @@ Log folder: %1</source>
         <translation>在新对话中就这次搜索提问，根据你的笔记回答并列出来源</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+2"/>
+        <source>Best match first</source>
+        <translation>最佳匹配优先</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reorder the best results with a rerank model (needs your API key; costs a little per search)</source>
+        <translation>用重排序模型重新排列最靠前的结果（需要 API 密钥；每次搜索产生少量费用）</translation>
+    </message>
+    <message>
+        <location line="+60"/>
         <source>Type a few words to find notes by meaning, or an exact term such as an error code. Results appear as you type.</source>
         <translation>输入几个词即可按含义查找笔记，也可以输入错误代码等精确词语。结果会随输入即时显示。</translation>
     </message>
@@ -1559,7 +1861,12 @@ Log folder: %1</source>
         <translation>仅关键词搜索：笔记尚未建立语义索引。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
+        <source>Best match first could not be used just now; the results are in the usual order.</source>
+        <translation>暂时无法使用“最佳匹配优先”，结果按通常的顺序排列。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>No note contains “%1” exactly.</source>
         <translation>没有笔记完全包含“%1”。</translation>
     </message>
@@ -1617,7 +1924,7 @@ Log folder: %1</source>
 <context>
     <name>SearchTab</name>
     <message>
-        <location filename="../../desktop/gui/search/tab.py" line="+347"/>
+        <location filename="../../desktop/gui/search/tab.py" line="+348"/>
         <location line="+44"/>
         <source>Add your API key in Settings to check on the batch jobs.</source>
         <translation>请在“设置”中添加 API 密钥，以便查看批量任务。</translation>
@@ -1651,7 +1958,7 @@ Log folder: %1</source>
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../desktop/gui/settings/tab.py" line="+82"/>
+        <location filename="../../desktop/gui/settings/tab.py" line="+83"/>
         <source>&lt;b&gt;Welcome to Qwen Desktop.&lt;/b&gt; To chat with Qwen you need a DashScope API key. Create one in the &lt;a href=&quot;%1&quot;&gt;Model Studio console&lt;/a&gt; (international accounts: &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;), paste it below and press Save.</source>
         <translation>&lt;b&gt;欢迎使用 Qwen Desktop。&lt;/b&gt;与通义千问对话需要 DashScope API 密钥。请在&lt;a href=&quot;%1&quot;&gt;百炼控制台&lt;/a&gt;创建密钥（国际站账号请前往 &lt;a href=&quot;%2&quot;&gt;Alibaba Cloud Model Studio&lt;/a&gt;），粘贴到下方并点击“保存”。</translation>
     </message>
@@ -1686,7 +1993,7 @@ Log folder: %1</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+22"/>
         <source>Use system settings</source>
         <translation>使用系统设置</translation>
     </message>
@@ -1711,7 +2018,7 @@ Log folder: %1</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+3"/>
         <source>Connection</source>
         <translation>连接</translation>
     </message>
@@ -1797,7 +2104,7 @@ Log folder: %1</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+93"/>
+        <location line="+105"/>
         <source>DASHSCOPE_BASE_URL is set in the environment and is used instead: %1</source>
         <translation>环境变量中已设置 DASHSCOPE_BASE_URL，将改用：%1</translation>
     </message>
@@ -2033,7 +2340,7 @@ Log folder: %1</source>
 <context>
     <name>SourcesView</name>
     <message>
-        <location filename="../../desktop/gui/chat/sources.py" line="+35"/>
+        <location filename="../../desktop/gui/chat/sources.py" line="+32"/>
         <source>Sources</source>
         <translation>来源</translation>
     </message>

@@ -416,7 +416,7 @@ def test_history_database_of_version_1_is_migrated(tmp_path: Path) -> None:
         (message,) = store.messages(1)
         assert message.content == "hi" and message.sources is None and message.omitted_messages == 0
         assert message.edited is None
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     finally:
         store.close()
     HistoryStore(path).close()  # opening again changes nothing

@@ -276,16 +276,22 @@ async def test_native_task_round_trip(
     assert result_name.endswith(".txt.gz" if compressed else ".txt")
     assert indexer.store.index_model() == IndexModel("text-embedding-async-v2", 1536)
 
-    # Queries (and later changes) embed with the matching live model, text-embedding-v2.
+    # Queries (and later changes) embed with the matching live model, text-embedding-v2, through
+    # the native endpoint the task API embedded the index with (one index never mixes the two).
+    assert indexer.store.embedding_endpoint() == "native"
     searcher = await open_searcher(client)
     results = await searcher.search("approval failed", k=1)
     assert results.hits[0].file_name == "codes.md" and not results.keyword_only
-    [query] = [r.body for r in srv.requests if r.endpoint == "/embeddings"]
-    assert query["model"] == "text-embedding-v2" and "dimensions" not in query
+    assert not [r for r in srv.requests if r.endpoint == "/embeddings"]
+    [query] = [r.body for r in srv.requests if r.path.endswith("/text-embedding/text-embedding")
+               and "texts" in r.body["input"]]
+    assert query["model"] == "text-embedding-v2" and "dimension" not in query["parameters"]
+    assert query["parameters"]["text_type"] == "query"
     write(notes_dir / "new.md", "# New\n\nPenguins.\n")
     await indexer.prepare([str(notes_dir)])
     assert (await indexer.embed_pending()).chunks_embedded == 1
-    assert [r.body["model"] for r in srv.requests if r.endpoint == "/embeddings"][-1] == "text-embedding-v2"
+    last = [r.body for r in srv.requests if r.path.endswith("/text-embedding/text-embedding")][-1]
+    assert last["model"] == "text-embedding-v2" and last["parameters"]["text_type"] == "document"
 
 
 async def test_native_task_cancel_only_while_pending(

@@ -32,3 +32,27 @@ def test_self_test_passes_and_leaves_the_data_dir_alone(data_dir: Path) -> None:
     if KEYRING_REQUIRED:
         assert result.returncode == 0 and lines[-1] == "self-test passed", result.stdout
     assert list(data_dir.iterdir()) == []  # the self-test works in a temporary directory
+
+
+def test_on_windows_and_macos_the_self_test_wants_the_systems_own_keyring() -> None:
+    """The frozen Windows build must hold the Credential Manager backend and use it (macOS: the
+    Keychain); any other trusted backend there means the bundle lacks it."""
+    import keyring.backends.macOS
+    import keyring.backends.Windows
+
+    from desktop.core.secrets import REAL_BACKENDS
+    from desktop.selftest.checks import PLATFORM_KEYRING, CheckFailed, check_keyring
+
+    for platform, cls in (("win32", keyring.backends.Windows.WinVaultKeyring),
+                          ("darwin", keyring.backends.macOS.Keyring)):
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        assert PLATFORM_KEYRING[platform] == name and name in REAL_BACKENDS
+    # The tests' in-memory keyring counts as real (tests/conftest.py), so Linux accepts it...
+    assert "MemoryKeyring" in check_keyring("linux")
+    # ...but on Windows it is not the Credential Manager.
+    try:
+        check_keyring("win32")
+    except CheckFailed as failure:
+        assert "instead of this system's keyring.backends.Windows.WinVaultKeyring" in str(failure)
+    else:
+        raise AssertionError("check_keyring('win32') accepted a backend that is not WinVaultKeyring")

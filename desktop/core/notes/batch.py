@@ -59,6 +59,7 @@ from desktop.core.notes.batch_remote import (
 from desktop.core.notes.index import Indexer
 from desktop.core.notes.index_embedding import unit_vectors
 from desktop.core.notes.index_records import ProgressCallback
+from desktop.core.notes.embed_endpoint import COMPATIBLE, NATIVE
 from desktop.core.notes.jobs import ENDED_STATUSES, BatchJob, Interface, JobStatus, JobStore
 from desktop.core.notes.models import (
     batch_price_per_1k_tokens,
@@ -209,6 +210,7 @@ class BatchIndexer:
         if not pending:
             return SubmitReport((), 0, 0, 0.0)
         interface = self.interface
+        await self._settle_endpoint(interface)
         backend = self.backend(interface)
         model = self.ix.config.model
         dimensions = self.ix.config.index_model.dimensions
@@ -222,6 +224,20 @@ class BatchIndexer:
         log.info("submitted %d chunks in %d %s job(s)", len(pending), len(jobs), interface.value)
         return SubmitReport(tuple(jobs), len(pending), tokens,
                             tokens / 1000 * batch_price_per_1k_tokens(model))
+
+    async def _settle_endpoint(self, interface: Interface) -> None:
+        """Offline jobs embed through one endpoint (the Batch API: compatible mode; the task API:
+        native): an index embedded through the other is refused, so it never mixes the two."""
+        wanted = NATIVE if interface is Interface.NATIVE else COMPATIBLE
+        store = self.ix.store
+        stored = await self.ix.in_db(store.embedding_endpoint)
+        if stored is None:
+            stored = wanted if await self.ix.in_db(store.vector_count) == 0 else COMPATIBLE
+            await self.ix.in_db(store.set_embedding_endpoint, stored)
+        if stored != wanted:
+            raise BatchUnavailable(
+                f"this index is embedded through the {stored} endpoint and offline jobs would use "
+                f"the {wanted} one")
 
     def _write_parts(self, pending: Sequence[PendingChunk], workdir: Path,
                      interface: Interface) -> list[BatchPart]:

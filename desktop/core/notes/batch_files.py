@@ -21,9 +21,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: slow to import (desktop/core/notes/search.py)
 
 from desktop.core.notes.store_records import PendingChunk
 
@@ -238,6 +239,8 @@ def _native_items(record: Any) -> Iterator[LineResult]:
 
 def decode_vector(value: Any) -> list[float] | np.ndarray:
     """A vector as the service sent it: a list of floats, or little-endian float32 in base64."""
+    import numpy as np
+
     if isinstance(value, str):
         return np.frombuffer(base64.b64decode(value), dtype="<f4")
     if isinstance(value, list):

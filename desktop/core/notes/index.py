@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.bounded import call_bounded
+from desktop.core.notes.embed_endpoint import COMPATIBLE, ChoosingEmbedder, embedder_for, native_embedder
 from desktop.core.notes.index_embedding import EmbeddingCap, EmbedRun
 from desktop.core.notes.index_reading import (
     FolderPlan,
@@ -142,6 +143,23 @@ class Indexer:
         if stored is not None and await self._in_db(self.store.vector_count) > 0:
             raise IndexModelChanged(stored, wanted)
         await self._in_db(self.store.set_index_model, wanted.model, wanted.dimensions)
+
+    async def endpoint_embedder(self) -> Embedder:
+        """What embeds this index's chunks: through the endpoint it was embedded with, or, for
+        an empty index, the one its first request settles (one index never mixes the two; see
+        :mod:`~desktop.core.notes.embed_endpoint`)."""
+        assert self.embedder is not None
+        stored = await self._in_db(self.store.embedding_endpoint)
+        if stored is None and await self._in_db(self.store.vector_count) > 0:
+            stored = COMPATIBLE  # vectors from before the choice
+            await self._in_db(self.store.set_embedding_endpoint, stored)
+        native = native_embedder(self.embedder)
+        if stored is None and native is not None:
+            async def record(endpoint: str) -> None:
+                await self._in_db(self.store.set_embedding_endpoint, endpoint)
+
+            return ChoosingEmbedder(self.embedder, native, record)
+        return embedder_for(self.embedder, stored)
 
     async def reset_for_new_model(self) -> None:
         """Drop all vectors so the next run re-embeds everything with the configured model."""
@@ -270,7 +288,8 @@ class Indexer:
         if self.embedder is None:
             raise QwenError(ErrorKind.NO_KEY)
         await self.check_model()
-        run = EmbedRun(self, self.config, self.embedder, self._cap, self._last_scan,
+        embedder = await self.endpoint_embedder()
+        run = EmbedRun(self, self.config, embedder, self._cap, self._last_scan,
                        ProgressThrottle(on_progress), chunk_ids)
         return await run.run()
 

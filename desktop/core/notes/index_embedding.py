@@ -14,9 +14,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: slow to import (desktop/core/notes/search.py)
 
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.index_records import (
@@ -38,6 +39,8 @@ T = TypeVar("T")
 
 def unit_vectors(vectors: Sequence[Sequence[float] | np.ndarray], dimensions: int) -> np.ndarray:
     """Float32 rows of length 1 (so cosine similarity is a dot product)."""
+    import numpy as np
+
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[1] != dimensions:
         raise QwenError(

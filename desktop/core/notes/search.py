@@ -1,9 +1,9 @@
 """Hybrid search over the notes index: vectors (cosine) + keywords (FTS5), fused by rank.
 
-Vectors live in memory as one normalised float32 matrix (brute force is fast enough for a
-person's notes: 100,000 chunks × 1024 dimensions is one matrix–vector product) and are loaded
-incrementally: rows added since the last search are appended; a deletion (changed or removed
-files) reloads the matrix. Keyword search always works; when the query cannot be embedded (no
+Vectors live in memory quantised to int8 (:mod:`~desktop.core.notes.vectors`: brute force over
+100,000 chunks × 1024 dimensions, the best candidates rescored exactly from the database) and are
+loaded incrementally: rows added since the last search are appended; a deletion (changed or
+removed files) reloads them. Keyword search always works; when the query cannot be embedded (no
 key, no network) the result says it is keyword-only, and why.
 
 A query that looks like a code (``REF-0777``) or is a quoted phrase puts the chunks that contain
@@ -26,11 +26,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    # Imported where used: numpy takes a tenth of a second to import, which the window would wait for.
+    import numpy as np
+
+    from desktop.core.notes.vectors import VectorIndex
 
 from desktop.core.errors import ErrorKind, QwenError
+from desktop.core.notes.embed_endpoint import embedder_for
 from desktop.core.notes.index_embedding import unit_vectors
 from desktop.core.notes.keywords import (
     Snippet,
@@ -103,80 +108,14 @@ class SearchResults:
     local_seconds: float = 0.0  # time spent locally (without the query's embedding request)
     # For a code-like or quoted query: whether any note contains it as written. None otherwise.
     exact: bool | None = None
+    # "Best match first": True when a rerank model ordered the hits, False when it could not and
+    # the fused order stands; None when it was not asked.
+    reranked: bool | None = None
 
     @property
     def exact_text(self) -> str | None:
         """What the query asked to find as written (a code, or a quoted phrase without its quotes)."""
         return exact_phrase(self.query)
-
-
-class VectorIndex:
-    """Chunk vectors as an (n × d) normalised float32 matrix. Not thread-safe: one thread."""
-
-    def __init__(self) -> None:
-        self.model: IndexModel | None = None
-        self._matrix = np.empty((0, 0), dtype=np.float32)
-        self._ids = np.empty(0, dtype=np.int64)
-        self._count = 0
-        self._max_seq = 0
-        self._epoch = -1
-
-    def __len__(self) -> int:
-        return self._count
-
-    @property
-    def nbytes(self) -> int:
-        return int(self._matrix.nbytes + self._ids.nbytes)
-
-    def refresh(self, store: NoteStore) -> None:
-        model = store.index_model()
-        epoch = store.vector_epoch()
-        if model != self.model or epoch != self._epoch:
-            self._reset(model, store.vector_count())
-            self._epoch = epoch
-        if self.model is None:
-            return
-        dims = self.model.dimensions
-        for rows in store.iter_vectors(self._max_seq):
-            blob = b"".join(r[2] for r in rows)
-            block = np.frombuffer(blob, dtype=np.float32)
-            if block.size != len(rows) * dims:  # vectors of another size: the model changed
-                log.warning("vector size mismatch; reloading")
-                self._reset(None, 0)
-                return
-            self._append(np.array([r[1] for r in rows], dtype=np.int64), block.reshape(-1, dims))
-            self._max_seq = rows[-1][0]
-
-    def _reset(self, model: IndexModel | None, expected_rows: int) -> None:
-        self.model = model
-        dims = model.dimensions if model else 0
-        self._matrix = np.empty((expected_rows, dims), dtype=np.float32)
-        self._ids = np.empty(expected_rows, dtype=np.int64)
-        self._count = 0
-        self._max_seq = 0
-
-    def _append(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        need = self._count + len(ids)
-        if need > len(self._ids):
-            capacity = max(need, int(len(self._ids) * 1.25) + 64)
-            matrix = np.empty((capacity, vectors.shape[1]), dtype=np.float32)
-            matrix[: self._count] = self._matrix[: self._count]
-            new_ids = np.empty(capacity, dtype=np.int64)
-            new_ids[: self._count] = self._ids[: self._count]
-            self._matrix, self._ids = matrix, new_ids
-        self._matrix[self._count:need] = vectors
-        self._ids[self._count:need] = ids
-        self._count = need
-
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` most similar chunk ids with their cosine similarity, best first."""
-        if self._count == 0 or k <= 0:
-            return []
-        scores = self._matrix[: self._count] @ query
-        k = min(k, self._count)
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best])]
-        return [(int(self._ids[i]), float(scores[i])) for i in best]
 
 
 def fuse(
@@ -206,9 +145,12 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.embed_timeout = embed_timeout
-        self.vectors = VectorIndex()
+        from desktop.core.notes.vectors import VectorIndex  # numpy: not at start-up
+
+        self.vectors: VectorIndex = VectorIndex()
         self._executor = executor
-        self._query_cache: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+        self._query_cache: OrderedDict[tuple[str, str, int, str], np.ndarray] = OrderedDict()
+        self._endpoint: str | None = None  # what the index's vectors were embedded through
 
     @classmethod
     async def open(cls, db_path: str | Path, embedder: Embedder | None = None,
@@ -219,6 +161,7 @@ class Searcher:
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.vectors.close)
         self._executor.shutdown(wait=False)
 
     async def _run(self, fn: Any, *args: Any) -> Any:
@@ -254,10 +197,11 @@ class Searcher:
 
     def _refresh_and_model(self) -> IndexModel | None:
         self.vectors.refresh(self.store)
+        self._endpoint = self.store.embedding_endpoint()
         return self.vectors.model
 
     async def _embed_query(self, query: str, model: IndexModel) -> np.ndarray:
-        key = (query, model.model, model.dimensions)
+        key = (query, model.model, model.dimensions, self._endpoint or "")
         if (cached := self._query_cache.get(key)) is not None:
             self._query_cache.move_to_end(key)
             return cached
@@ -265,8 +209,9 @@ class Searcher:
         # An index built offline with text-embedding-async-v* embeds queries with its live
         # counterpart (the async models only run as offline tasks).
         query_model = live_model(model.model)
+        embedder = embedder_for(self.embedder, self._endpoint)  # as the index was embedded
         result = await asyncio.wait_for(
-            self.embedder.embed(
+            embedder.embed(
                 [query], model=query_model,
                 dimensions=request_dimensions(query_model, model.dimensions), text_type="query",
             ),

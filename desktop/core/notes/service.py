@@ -45,6 +45,7 @@ from desktop.core.notes.index_records import (
 )
 from desktop.core.notes.jobs import BatchJob, Interface
 from desktop.core.notes.models import Embedder
+from desktop.core.notes.rerank import reranked_search, reranker_for, rerank_model_for
 from desktop.core.notes.runlock import RunLock
 from desktop.core.recovery import DataFile, Recovery, is_corruption, set_aside
 from desktop.core.notes.search import SearchResults, SharedSearcher
@@ -250,6 +251,16 @@ class NotesService:
             indexer, self._indexer = self._indexer, None
             await indexer.close()
 
+    async def replace_index(self, replace: Callable[[], None]) -> None:
+        """Stop what uses the index, run ``replace`` (off the loop) while it is closed; it is opened
+        again when next needed (a restore puts a backup's index in place this way)."""
+        await self.cancel_run()
+        await self.searchers.close()
+        if self._indexer is not None:
+            indexer, self._indexer = self._indexer, None
+            await indexer.close()
+        await asyncio.get_running_loop().run_in_executor(None, replace)
+
     # -- folders -----------------------------------------------------------------------------
 
     def add_folder(self, path: str | Path) -> tuple[AddResult, str]:
@@ -446,10 +457,17 @@ class NotesService:
 
     # -- search ------------------------------------------------------------------------------
 
-    async def search(self, query: str, k: int = 10, *, keyword_only: bool = False) -> SearchResults:
+    async def search(self, query: str, k: int = 10, *, keyword_only: bool = False,
+                     best_first: bool = False) -> SearchResults:
+        """Hybrid search; with ``best_first`` the hits reordered by the rerank model of the
+        settings (the fused order, logged, when it cannot be asked)."""
         try:
             searcher = await self.searchers.get()
             searcher.embedder = None if keyword_only else self.embedder()
+            if best_first and not keyword_only:
+                reranker = reranker_for(searcher.embedder, True)
+                model = rerank_model_for(self.holder.settings.rerank_model)
+                return await reranked_search(searcher, reranker, query, k, model)
             return await searcher.search(query, k=k, keyword_only=keyword_only)
         except sqlite3.DatabaseError as exc:
             error = damaged(exc)
@@ -462,5 +480,7 @@ class NotesService:
             searcher = await self.searchers.get()
         except sqlite3.DatabaseError as exc:
             raise damaged(exc) from exc
-        searcher.embedder = self.embedder()
-        return SearcherRetriever(searcher)
+        searcher.embedder = client = self.embedder()
+        settings = self.holder.settings
+        return SearcherRetriever(searcher, reranker=reranker_for(client, settings.rerank_notes),
+                                 rerank_model=rerank_model_for(settings.rerank_model))

@@ -122,10 +122,20 @@ class NoteStore:
             self._set_meta("embedding_model", model)
             self._set_meta("embedding_dimensions", str(dimensions))
 
+    def embedding_endpoint(self) -> str | None:
+        """Which endpoint made the vectors ("native" or "compatible"; None: not chosen yet)."""
+        with self._lock:
+            return self._meta("embedding_endpoint")
+
+    def set_embedding_endpoint(self, endpoint: str) -> None:
+        with self._lock, self._transaction():
+            self._set_meta("embedding_endpoint", endpoint)
+
     def reset_vectors(self, model: str, dimensions: int) -> None:
         """Forget every vector (a model or dimension change) so the next run re-embeds all."""
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM vectors")
+            self._db.execute("DELETE FROM meta WHERE key = 'embedding_endpoint'")
             self._db.execute("UPDATE chunks SET embed_failed = 0 WHERE embed_failed != 0")
             self._set_meta("embedding_model", model)
             self._set_meta("embedding_dimensions", str(dimensions))
@@ -251,16 +261,23 @@ class NoteStore:
             yield rows
             last = rows[-1][0]
 
+    def vectors_of(self, chunk_ids: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(chunk_id, full-precision blob) of those of ``chunk_ids`` that have a vector."""
+        marks = ",".join("?" * len(chunk_ids))
+        if not marks:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT chunk_id, vec FROM vectors WHERE chunk_id IN ({marks})", list(chunk_ids)
+            ).fetchall()
+        return [(int(cid), bytes(blob)) for cid, blob in rows]
+
     def keyword_search(self, match: str, limit: int) -> list[int]:
         with self._lock:
             try:
-                rows = self._db.execute(
-                    "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-                    (match, limit),
-                ).fetchall()
+                return store_queries.keyword_matches(self._db, match, limit)
             except sqlite3.OperationalError:
                 return []  # a query FTS5 cannot parse finds nothing rather than failing
-        return [r[0] for r in rows]
 
     def chunk_infos(self, chunk_ids: Sequence[int]) -> dict[int, ChunkInfo]:
         with self._lock:

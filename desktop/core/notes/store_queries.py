@@ -6,6 +6,7 @@ Functions of a connection, called by :class:`desktop.core.notes.store.NoteStore`
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,3 +105,52 @@ def chunk_infos(db: sqlite3.Connection, chunk_ids: Sequence[int]) -> dict[int, C
         list(chunk_ids),
     ).fetchall()
     return {r[0]: ChunkInfo(*r) for r in rows}
+
+
+# bm25 ranking costs about a microsecond per matching chunk: a query whose words are in most of a
+# large index (two common words, a frequent Chinese pair) would spend 100 ms ranking. Of a phrase
+# in more chunks than this, only the newest this many are ranked (finding where they begin is
+# cheap: no ranking).
+RANK_AT_MOST = 3000
+_PHRASE = re.compile(r'"[^"]*"')
+
+
+def keyword_matches(db: sqlite3.Connection, match: str, limit: int) -> list[int]:
+    """Chunk ids matching the FTS5 expression ``match`` (phrases joined by OR), best bm25 first.
+
+    A phrase in more than :data:`RANK_AT_MOST` chunks takes part with its newest that many: words
+    in so many chunks tell notes apart little, and the meaning part of a search still covers every
+    chunk. Every match of a rarer phrase is ranked, however old.
+    """
+    at_most = max(RANK_AT_MOST, limit)
+    phrases = _PHRASE.findall(match) or [match]
+    floors: list[int] = []
+    rare: list[str] = []
+    for phrase in phrases:
+        row = db.execute(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (phrase, at_most - 1)).fetchone()
+        if row is None:
+            rare.append(phrase)
+        else:
+            floors.append(int(row[0]))
+    if not floors:  # no phrase is that common: rank every match
+        return [cid for cid, _ in _ranked(db, match, limit, "")]
+    # At most RANK_AT_MOST matches of each common phrase lie above the highest of their floors.
+    ranked = _ranked(db, match, limit, f"AND rowid >= {max(floors)}")
+    if rare:
+        # The best chunks of the rare phrases anywhere, scored against the whole query.
+        older = [cid for cid, _ in _ranked(db, " OR ".join(rare), limit, "")]
+        for cid in older:
+            ranked.extend(_ranked(db, match, 1, f"AND rowid = {cid}"))
+    best: dict[int, float] = {}
+    for cid, rank in ranked:
+        best.setdefault(cid, rank)
+    return [cid for cid, _ in sorted(best.items(), key=lambda x: x[1])[:limit]]
+
+
+def _ranked(db: sqlite3.Connection, match: str, limit: int, where: str) -> list[tuple[int, float]]:
+    rows = db.execute(
+        f"SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? {where} ORDER BY rank LIMIT ?",
+        (match, limit)).fetchall()
+    return [(int(r[0]), float(r[1])) for r in rows]

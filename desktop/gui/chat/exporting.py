@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop.core.export import conversation_markdown, export_file_name, write_docx
 from desktop.core.history import HistoryStore
 from desktop.core.i18n import fill
+from desktop.gui.common.file_manager import show_in_folder
 from desktop.gui.common.ui_state import ui_state
 
 EXPORT_DIR_KEY = "chat/export_dir"
@@ -29,8 +29,9 @@ def export_folder() -> Path:
 
 
 def show_folder(path: Path) -> bool:
-    """Open the folder the file was saved in (the tests put a recorder in its place)."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+    """Show the saved file in its folder, selected where the platform allows it (the tests put a
+    recorder in its place)."""
+    return show_in_folder(str(path))
 
 
 def choose_export_file(parent: QWidget, history: HistoryStore, conversation_id: int, fmt: str) -> QFileDialog:

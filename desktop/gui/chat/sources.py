@@ -12,11 +12,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from desktop.core.ask import Source
 from desktop.core.websearch import WebSource, is_web_address
 from desktop.gui.common.plain import plain_tooltip
+from desktop.gui.common.file_manager import open_file
 
-
-def open_file(path: str) -> bool:
-    """Open a note with the system's default app (the same call for [n] and for the list)."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+__all__ = ["SourcesView", "WebSourcesView", "open_file", "open_web_page"]  # [n] and the list open a note the same way
 
 
 class SourcesView(QFrame):

@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
@@ -48,6 +49,10 @@ class ResultsPanel(QWidget):
         self.ask_button = QPushButton(self.tr("Ask Qwen about these results"), self)
         self.ask_button.setToolTip(self.tr("Ask a question about the search in a new chat, answered "
                                            "from your notes with sources"))
+        self.best_first = QCheckBox(self.tr("Best match first"), self)
+        self.best_first.setObjectName("bestMatchFirst")
+        self.best_first.setToolTip(self.tr("Reorder the best results with a rerank model (needs your API "
+                                           "key; costs a little per search)"))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
@@ -55,6 +60,7 @@ class ResultsPanel(QWidget):
         buttons.addWidget(self.copy_button)
         search_row = QHBoxLayout()
         search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.best_first)
         search_row.addWidget(self.ask_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -127,6 +133,9 @@ class ResultsPanel(QWidget):
                     "%1", QCoreApplication.translate("Errors", results.error.message)))
             else:
                 notices.append(self.tr("Keyword search only: your notes are not indexed by meaning yet."))
+        if results.reranked is False:
+            notices.append(self.tr("Best match first could not be used just now; the results are in "
+                                   "the usual order."))
         if results.exact is False:
             if not results.hits:
                 notice = self.tr("No note contains “%1” exactly.")

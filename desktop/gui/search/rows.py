@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import html
-import os
-import sys
 
-from PySide6.QtCore import QEvent, QObject, QProcess, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem
 
 from desktop.core.notes.keywords import Snippet
+from desktop.gui.common.file_manager import open_file, show_in_folder
+
+__all__ = ["open_file", "show_in_folder"]  # the Search tab imports them from here too
 
 
 def snippet_html(snippet: Snippet) -> str:
@@ -23,23 +23,6 @@ def snippet_html(snippet: Snippet) -> str:
         pos = end
     out.append(html.escape(snippet.text[pos:]))
     return "".join(out)
-
-
-def open_file(path: str) -> bool:
-    """Open a file with the system's default app; False when the system did not."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-
-def show_in_folder(path: str) -> bool:
-    """Open the file's folder with the file selected where the platform allows it; False when
-    the file manager could not be started or the system did not open the folder."""
-    if sys.platform == "win32":
-        started, _pid = QProcess.startDetached("explorer", ["/select,", os.path.normpath(path)])
-        return bool(started)
-    if sys.platform == "darwin":
-        started, _pid = QProcess.startDetached("open", ["-R", path])
-        return bool(started)
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
 
 class _RowFitter(QObject):

@@ -134,6 +134,7 @@ class SearchTab(QWidget):
         self.index_panel.cancel_requested.connect(self.cancel_index)
         self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
         self.search_box.returnPressed.connect(self.search_now)
+        self.results.best_first.toggled.connect(lambda _on: self.search_now())
         self._search_timer.timeout.connect(self.search_now)
         self.results.ask_requested.connect(self.ask_requested.emit)
 
@@ -411,7 +412,7 @@ class SearchTab(QWidget):
         self.results.show_hint(bool(self.folders))
 
     async def _run_search(self, query: str) -> None:
-        results = await self.notes.search(query, k=20)
+        results = await self.notes.search(query, k=20, best_first=self.results.best_first.isChecked())
         if self._closed or query != self.search_box.text().strip():
             return
         self.results.show_results(results)

@@ -42,6 +42,7 @@ from desktop.core.settings import DEFAULT_SYSTEM_PROMPT, system_prompt_for
 from desktop.core.tasks import TaskRunner
 from desktop.gui.common.i18n import ui_is_chinese
 from desktop.gui.common.plain import plain_label
+from desktop.gui.settings.notes_box import NotesOptionsBox
 from desktop.gui.settings.key import KeySection
 from desktop.gui.settings.parts import (TemperatureBox, error_text, proxy_note, restart_command, start_detached,
                                         status_area)
@@ -214,7 +215,10 @@ class SettingsTab(KeySection, QWidget):
         layout.addWidget(conn_box)
         layout.addWidget(model_box)
         layout.addWidget(look_box)
+        self.notes_box = NotesOptionsBox(self.session, content)
+        layout.addWidget(self.notes_box)
         layout.addStretch(1)
+        self._sections = layout
         scroll = QScrollArea(self)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it scrolls to whatever Tab reaches
         scroll.setWidgetResizable(True)
@@ -256,8 +260,17 @@ class SettingsTab(KeySection, QWidget):
         self.test_button.clicked.connect(self.test_connection)
         self.refresh_models_button.clicked.connect(self.refresh_models)
         self.restart_button.clicked.connect(self.restart_now)
+        self.notes_box.changed.connect(self.save)
+
+    def add_section(self, section: QWidget) -> None:
+        """A section made elsewhere (Backups), below the others."""
+        self._sections.insertWidget(self._sections.count() - 1, section)
 
     # -- settings --------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Show the settings as they are now (after a restore replaced them)."""
+        self._load()
 
     def _load(self) -> None:
         self._loading = True

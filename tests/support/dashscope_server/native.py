@@ -80,6 +80,9 @@ class _NativeRoutes(_ServerBase):
     async def _handle_native_embedding(self, ctx: _Context) -> None:
         headers = ctx.request.headers
         body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+        if headers.get("x-dashscope-async", "").lower() != "enable" and "texts" in (body.get("input") or {}):
+            await self._handle_native_embedding_sync(ctx)  # type: ignore[attr-defined]
+            return
         model = str(body.get("model"))
         url = str((body.get("input") or {}).get("url") or "")
 

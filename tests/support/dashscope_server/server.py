@@ -27,12 +27,13 @@ from .protocol import (
     new_request_id,
 )
 from .ratelimit import _RateLimits
+from .services import _ServiceRoutes, is_native_embedding
 from .records import BatchRecord, ChatReply, ClientGone, EmbeddingReply, NativeTaskRecord, RecordedRequest
 from .records import StoredFile, StreamRecord
 from .websearch import SEARCH_ENDPOINT, _SearchRoutes
 
 
-class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoutes, _RateLimits):
+class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoutes, _ServiceRoutes, _RateLimits):
     """DashScope-compatible loopback server running in a background thread.
 
     Settings (see `_ServerBase.__init__`) may be changed from any thread while the server runs.
@@ -53,7 +54,9 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoute
             _Route("GET", re.compile(r"^/uploads$"), DashScopeServer._handle_upload_policy),
             _Route("POST", re.compile("^" + re.escape(SEARCH_ENDPOINT) + "$"),
                    DashScopeServer._handle_native_generation),
+            _Route("POST", re.compile(r"^/services/rerank/text-rerank/text-rerank$"), DashScopeServer._handle_rerank),
         ]
+        self._services_init()
         self._routes: list[_Route] = [
             _Route("POST", re.compile(r"^/chat/completions$"), DashScopeServer._handle_chat),
             _Route("POST", re.compile(r"^/embeddings$"), DashScopeServer._handle_embeddings),
@@ -170,6 +173,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoute
             if request.endpoint == "/embeddings" and isinstance(request.body, dict):
                 value = request.body.get("input")
                 inputs.append([value] if isinstance(value, str) else list(value or []))
+            elif is_native_embedding(request):  # the same service through the native endpoint
+                inputs.append(list(request.body["input"]["texts"]))
         return inputs
 
     @property
