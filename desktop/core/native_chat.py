@@ -19,10 +19,11 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx2
+if TYPE_CHECKING:
+    import httpx2  # imported where used: the window starts before the HTTP stack is needed
 
 from desktop.core.chat_stream import (
     AbsurdCount,
@@ -119,6 +120,8 @@ async def stream_with_search(
     cannot search is ``SEARCH_UNSUPPORTED``; a failure after text arrived is ``CUT_OFF`` (the
     caller keeps the text and the sources received so far).
     """
+    import httpx2
+
     url = native_root(client.config.base_url) + GENERATION_PATH
     headers = {
         "Authorization": f"Bearer {client.config.api_key}",
@@ -232,6 +235,8 @@ async def _status_error(response: httpx2.Response) -> QwenError:
 
 
 def _transport_error(exc: httpx2.HTTPError, proxy: str | None, request_id: str | None) -> QwenError:
+    import httpx2
+
     detail = _innermost(exc)
     if isinstance(exc, httpx2.TimeoutException):
         return QwenError(ErrorKind.TIMEOUT, "timed out", request_id=request_id)
