@@ -11,12 +11,19 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 
-
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread() -> Iterator[None]:
     """Destroy widgets left in reference cycles here, not on whichever worker thread collects next."""
     yield
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _empty_clipboard_after_each_test(qapp: QApplication) -> Iterator[None]:
+    """Leave nothing on the clipboard: rich text (Copy for Word) still held when the offscreen
+    platform shuts down crashes the interpreter at exit, after every test has passed."""
+    yield
+    QApplication.clipboard().clear()
 
 
 @pytest.fixture
