@@ -50,7 +50,7 @@ SEARCH_STRATEGIES = ("turbo", "max", "agent", "agent_max")
 _COMPAT_SUFFIX = re.compile(r"/compatible-mode(/v1)?$", re.IGNORECASE)
 _ENDPOINT_SUFFIX = re.compile(r"(/chat/completions|/embeddings|/models)$", re.IGNORECASE)
 _MAX_LINE_BYTES = 16 * 1024 * 1024  # no SSE line of a reply comes near this: the answer is not SSE
-_ERROR_BODY_CHARS = 2000  # of a non-JSON error body kept for the details
+_ERROR_BODY_CHARS = 500  # of a non-JSON error body (a proxy's page) kept for the details
 
 
 def native_root(base_url: str) -> str:
@@ -161,6 +161,11 @@ async def stream_with_search(
                         request_id=reader.request_id) from None
     except OSError as exc:
         raise QwenError(ErrorKind.CUT_OFF if started else ErrorKind.NETWORK, redact(str(exc)),
+                        request_id=reader.request_id) from None
+    except Exception as exc:  # e.g. a header value httpx cannot encode: never a raw exception
+        detail = f"{type(exc).__name__}: {redact(str(exc))}"
+        log.warning("unexpected error in a web search stream: %s", detail)
+        raise QwenError(ErrorKind.CUT_OFF if started else ErrorKind.UNKNOWN, detail,
                         request_id=reader.request_id) from None
 
 

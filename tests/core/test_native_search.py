@@ -452,3 +452,12 @@ def test_native_root(base_url: str, root: str) -> None:
 
 def test_native_root_of_the_loopback_server(srv: DashScopeServer) -> None:
     assert native_root(srv.base_url) == srv.root_url + "/api/v1"
+
+
+async def test_a_key_the_headers_cannot_carry_is_an_error_without_the_key(srv: DashScopeServer) -> None:
+    key = "sk-ключ-0000000000000000"
+    async with QwenClient(ConnectionConfig(base_url=srv.base_url, api_key=key, proxy_mode="none")) as client:
+        events, error = await until_error(client)
+    assert events == [] and error.kind is ErrorKind.UNKNOWN
+    assert key not in str(error) and "ключ" not in error.details()
+    assert srv.search_requests() == []
