@@ -16,17 +16,23 @@ def test_chinese_text_falls_back_to_each_systems_cjk_ui_font(qapp) -> None:  # t
     assert font_families("Segoe UI", "win32") == ["Segoe UI", "Microsoft YaHei UI", "Microsoft YaHei"]
     assert font_families("Microsoft YaHei UI", "win32") == ["Microsoft YaHei UI", "Microsoft YaHei"]
     assert font_families(".AppleSystemUIFont", "darwin")[1] == "PingFang SC"
+    from PySide6.QtGui import QFont
+
     from desktop.gui.common import style
 
-    primary = qapp.font().family()
+    # The app font and style sheet as they were: other tests measure layouts in this QApplication.
+    font, sheet = QFont(qapp.font()), qapp.styleSheet()
+    primary = font.family()
     try:
         style.apply(qapp, "win32")
         assert qapp.font().families() == font_families(primary, "win32")
+        style.apply(qapp, "linux")
+        assert qapp.font().families() == font_families(primary, "linux")
+        assert qapp.font().families()[1:] == [family for family in style.LINUX_CJK_FALLBACK_FONTS
+                                              if family != primary]
     finally:
-        style.apply(qapp)
-    assert qapp.font().families()[1:] == [family for family in style.LINUX_CJK_FALLBACK_FONTS
-                                          if family != primary]
-
+        qapp.setFont(font)
+        qapp.setStyleSheet(sheet)
 
 def test_the_scale_factor_is_passed_through_unrounded() -> None:
     """Set before the QApplication exists (in a fresh process: the tests' app exists already)."""
