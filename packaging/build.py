@@ -88,17 +88,20 @@ def run_pyinstaller() -> None:
     subprocess.run(command, cwd=REPO, check=True)
 
 
-def archive(bundle: Path) -> Path:
+def archive(bundle: Path, system: str = "") -> Path:
+    """The bundle's archive beside it, for ``system`` (a sys.platform value; this one by default)."""
+    system = system or sys.platform
+    dist = bundle.parent
     stem = f"{APP}-{version()}-{platform_tag()}"
-    for old in DIST.glob(f"{APP}-*"):
+    for old in dist.glob(f"{APP}-*"):
         old.unlink()
-    if sys.platform == "darwin":
-        target = DIST / f"{stem}.zip"
+    if system == "darwin":
+        target = dist / f"{stem}.zip"
         # ditto keeps the .app's symlinks, permissions and extended attributes; shutil would not.
         subprocess.run(["ditto", "-c", "-k", "--sequesterRsrc", "--keepParent",
-                        str(DIST / f"{APP}.app"), str(target)], check=True)
-    elif sys.platform == "win32":
-        target = DIST / f"{stem}.zip"
+                        str(dist / f"{APP}.app"), str(target)], check=True)
+    elif system == "win32":
+        target = dist / f"{stem}.zip"
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive_file:
             for path in sorted(bundle.rglob("*")):
                 archive_file.write(path, Path(APP) / path.relative_to(bundle))
@@ -106,7 +109,7 @@ def archive(bundle: Path) -> Path:
             # (desktop/core/paths.py), so the unpacked folder runs from a USB stick as it is.
             archive_file.writestr(zipfile.ZipInfo(f"{APP}/data/"), b"")
     else:
-        target = DIST / f"{stem}.tar.gz"
+        target = dist / f"{stem}.tar.gz"
         with tarfile.open(target, "w:gz", compresslevel=6) as archive_file:
             archive_file.add(bundle, arcname=APP)  # keeps symlinks as symlinks
     return target

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from desktop.gui.common.file_manager import reveal_command
-from desktop.gui.common.style import font_families
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,19 +92,3 @@ def test_show_in_folder_starts_explorer_with_that_command(monkeypatch: pytest.Mo
                         lambda program, args: started.append((program, args)) or (True, 42))
     assert file_manager.show_in_folder("D:\\资料 库\\报告.pdf", platform="win32")
     assert started == [("explorer.exe", ["/select,", "D:\\资料 库\\报告.pdf"])]
-
-
-def test_chinese_text_falls_back_to_each_systems_cjk_ui_font(qapp) -> None:  # type: ignore[no-untyped-def]
-    assert font_families("Segoe UI", "win32") == ["Segoe UI", "Microsoft YaHei UI", "Microsoft YaHei"]
-    assert font_families("Microsoft YaHei UI", "win32") == ["Microsoft YaHei UI", "Microsoft YaHei"]
-    assert font_families(".AppleSystemUIFont", "darwin")[1] == "PingFang SC"
-    from desktop.gui.common import style
-
-    primary = qapp.font().family()
-    try:
-        style.apply(qapp, "win32")
-        assert qapp.font().families() == font_families(primary, "win32")
-    finally:
-        style.apply(qapp)
-    assert qapp.font().families()[1:] == [family for family in style.LINUX_CJK_FALLBACK_FONTS
-                                          if family != primary]

@@ -207,7 +207,10 @@ def check_translation() -> str:
 
 def check_text_services() -> str:
     """What Qt asks of ICU (the Linux bundle ships a trimmed ICU data library): Chinese collation
-    in pinyin order, locale-aware case mapping, time-zone names and the GB18030 code page."""
+    in pinyin order, locale-aware case mapping, time-zone names and the GB18030 code page.
+    On Windows and macOS Qt asks the system instead, which answers some of these its own way."""
+    if not sys.platform.startswith("linux"):
+        return f"Qt uses {platform.system()}'s own text services (no ICU data in the bundle)"
     from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
 
     problems = []

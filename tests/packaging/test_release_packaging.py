@@ -177,6 +177,29 @@ def test_windows_data_folder_is_roaming_appdata(monkeypatch: pytest.MonkeyPatch,
     assert Path(folder) == tmp_path / "Roaming" / paths.APP_DIR_NAME
 
 
+def test_the_windows_zip_is_portable_and_the_linux_tarball_keeps_its_links(tmp_path: Path) -> None:
+    build = load_build()
+    bundle = tmp_path / "dist" / "QwenDesktop"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "QwenDesktop.exe").write_bytes(b"MZ")
+    (bundle / "_internal" / "python311.dll").write_bytes(b"MZ")
+    zipped = build.archive(bundle, "win32")
+    import tarfile
+    import zipfile
+
+    with zipfile.ZipFile(zipped) as archive:
+        names = set(archive.namelist())
+    # An empty data folder beside the exe: the unpacked copy keeps its data there (portable mode).
+    assert names == {"QwenDesktop/QwenDesktop.exe", "QwenDesktop/_internal/", "QwenDesktop/_internal/python311.dll",
+                     "QwenDesktop/data/"}
+    (bundle / "qwen-desktop-cli").symlink_to("QwenDesktop.exe")
+    tarball = build.archive(bundle, "linux")
+    assert not zipped.exists()  # the previous archive is replaced
+    with tarfile.open(tarball) as archive:
+        link = archive.getmember("QwenDesktop/qwen-desktop-cli")
+    assert link.issym() and link.linkname == "QwenDesktop.exe"
+
+
 # ---- macOS disk image ------------------------------------------------------------------------------
 
 
