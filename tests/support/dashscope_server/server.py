@@ -52,6 +52,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _ServiceRout
             ),
             _Route("GET", re.compile(r"^/uploads$"), DashScopeServer._handle_upload_policy),
             _Route("POST", re.compile(r"^/services/rerank/text-rerank/text-rerank$"), DashScopeServer._handle_rerank),
+            _Route("POST", re.compile(r"^/services/aigc/multimodal-generation/generation$"),
+                   DashScopeServer._handle_ocr),
         ]
         self._services_init()
         self._routes: list[_Route] = [
