@@ -1,7 +1,7 @@
 """``qwen-desktop notes …``: the notes index from the command line (no Qt).
 
     notes add DIR | notes remove DIR | notes list [--skipped]
-    notes index [--rebuild] [--now | --batch]  progress on stderr; exit 0 done, 1 needs --now or
+    notes index [--rebuild] [--now | --batch] [--ocr]  progress on stderr; exit 0 done, 1 needs --now or
                                        --batch (large run), 3 key/auth, 4 service/network
     notes jobs [--wait] [--cancel ID]  offline (batch) embedding jobs: list, wait and import, cancel
     notes search QUERY [-k N] [--json] [--keyword-only]
@@ -36,6 +36,8 @@ from desktop.core.notes.service import (
     JobOutcome,
     JobsUpdated,
     NotesEvent,
+    OcrEstimate,
+    OcrProgressed,
     RunMode,
     RunResult,
 )
@@ -196,6 +198,10 @@ class _Renderer:
                   "indexing now instead.", file=sys.stderr)
         elif isinstance(event, JobsUpdated):
             pass
+        elif isinstance(event, OcrProgressed):
+            p = event.progress
+            if p.total:
+                print(f"Reading scans and photos: {p.done}/{p.total} ({p.failed} failed)", file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:
@@ -243,11 +249,20 @@ async def _index(context: AppContext, args: argparse.Namespace) -> int:
     render = _Renderer()
     mode = RunMode.BATCH if args.batch else RunMode.LIVE if args.now or args.yes else RunMode.AUTO
     rebuild = args.rebuild
+    ocr = True if args.ocr else None  # else as set in Settings ("Read scanned documents and photos")
+    ocr_confirmed = args.yes
     try:
         while True:
             outcome = await context.notes.index(mode=mode, rebuild=rebuild, on_event=render,
-                                                live_fallback=args.yes)
+                                                live_fallback=args.yes, ocr=ocr, ocr_confirmed=ocr_confirmed)
             render.progress.done()
+            if outcome.result is RunResult.CONFIRM_OCR and outcome.ocr_estimate is not None:
+                print(ocr_estimate_line(outcome.ocr_estimate), file=sys.stderr)
+                if not _confirm("Read them now? [y/N] "):
+                    return fail("nothing was sent; run it again with --yes to read the scans and "
+                                "photos", EXIT_FAIL)
+                ocr_confirmed, rebuild = True, False
+                continue
             if outcome.result is RunResult.BATCH_UNAVAILABLE:
                 _print_prepared(outcome, mode)
                 cost = outcome.estimate.cost_cny if outcome.estimate else 0.0
@@ -276,7 +291,27 @@ async def _index(context: AppContext, args: argparse.Namespace) -> int:
         render.progress.done()
     for recovery in context.notes.recoveries:
         print(recovery_line(recovery), file=sys.stderr)
+    _print_ocr(outcome)
     return _report_index(context, outcome, mode)
+
+
+def ocr_estimate_line(estimate: OcrEstimate) -> str:
+    line = (f"Scans and photos to read: {estimate.pages} page(s) or image(s) in {estimate.files} "
+            f"file(s), about CNY {estimate.cost_cny:.4f} with qwen-vl-ocr")
+    if estimate.cached:
+        line += f" ({estimate.cached} read before: not sent again)"
+    return line
+
+
+def _print_ocr(outcome: IndexOutcome) -> None:
+    if outcome.ocr is None:
+        return
+    report = outcome.ocr
+    print(f"Scans and photos: {report.recognised} read ({report.input_tokens + report.output_tokens:,} "
+          f"tokens), {len(report.failures)} not read", file=sys.stderr)
+    for failure in report.failures:
+        page = f" page {failure.page}" if failure.page else ""
+        print(f"  not read: {failure.path}{page}: {failure.reason}", file=sys.stderr)
 
 
 def _report_index(context: AppContext, outcome: IndexOutcome, mode: RunMode) -> int:
@@ -469,6 +504,9 @@ def add_notes_parser(subparsers: Any) -> None:
     index.add_argument("--yes", "-y", action="store_true",
                        help="answer every question with yes: index a large run now, and index live "
                             "when batch mode is not available")
+    index.add_argument("--ocr", action="store_true",
+                       help="also read scanned PDFs and photos with qwen-vl-ocr (counted and priced "
+                            "first; --yes to send without asking)")
     index.add_argument("--batch", action="store_true",
                        help="submit the chunks as offline batch jobs (cheaper, takes from minutes to "
                             "hours) and return; see 'notes jobs'")

@@ -63,6 +63,7 @@ class Settings:
     confirm_cost_cny: float = 1.0  # an index run estimated above this asks first, however few parts
     rerank_notes: bool = True  # ask-your-notes (and "Best match first") reorder hits with a rerank model
     rerank_model: str = "gte-rerank-v2"  # or "qwen3-rerank"
+    ocr_notes: bool = False  # "Read scanned documents and photos": qwen-vl-ocr, counted and priced first
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

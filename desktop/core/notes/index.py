@@ -55,6 +55,7 @@ from desktop.core.notes.models import (
     estimate_tokens,
     price_per_1k_tokens,
 )
+from desktop.core.notes.ocr import IMAGE_SUFFIXES, cached_texts
 from desktop.core.notes.scanner import scan_folder
 from desktop.core.notes.store import NoteStore
 from desktop.core.notes.store_records import FileChange, RemovedFile, SkippedEntry, SkippedFile
@@ -76,6 +77,7 @@ class Indexer:
         self.store = store
         self.config = config
         self.embedder = embedder
+        self.reread: set[str] = set()  # files to read again although unchanged (scans read by OCR)
         self._db = db_executor
         self._io = ThreadPoolExecutor(config.read_workers, thread_name_prefix="notes-read")
         self._cap = EmbeddingCap(embedding_cap(config.model))
@@ -144,6 +146,10 @@ class Indexer:
             raise IndexModelChanged(stored, wanted)
         await self._in_db(self.store.set_index_model, wanted.model, wanted.dimensions)
 
+    def _ocr_texts(self) -> dict[str, str]:
+        with self.store.reading() as db:
+            return cached_texts(db)
+
     async def endpoint_embedder(self) -> Embedder:
         """What embeds this index's chunks: through the endpoint it was embedded with, or, for
         an empty index, the one its first request settles (one index never mixes the two; see
@@ -191,13 +197,15 @@ class Indexer:
         state = IndexProgress(Phase.SCANNING)
         progress.emit(state, force=True)
         plans: list[FolderPlan] = []
-        scan = functools.partial(scan_folder, max_file_size=self.config.max_file_size, allowed=wanted)
+        ocr = self.config.ocr
+        scan = functools.partial(scan_folder, max_file_size=self.config.max_file_size, allowed=wanted,
+                                 extra_suffixes=IMAGE_SUFFIXES if ocr else ())
         for folder, folder_id in zip(wanted, folder_ids, strict=True):
             # On a daemon thread, let go when the run ends: a stuck share can hang a scan too.
             found = await self._in_io(lambda f=folder: call_bounded(
                 lambda: scan(f, exclude=nested_folders(f, wanted)), timeout=None, stop=stop))
             states = await self._in_db(self.store.file_states, folder_id)
-            plans.append(plan_folder(folder_id, found, states))
+            plans.append(plan_folder(folder_id, found, states, ocr=ocr, reread=self.reread))
             state = replace(state, files_found=state.files_found + len(found.files))
             progress.emit(state)
         to_read = sum(len(p.to_read) for p in plans)
@@ -205,6 +213,8 @@ class Indexer:
                         elapsed=time.monotonic() - started)
         progress.emit(state, force=True)
 
+        ocr_texts = await self._in_db(self._ocr_texts) if ocr else None
+        self.reread = set()
         reused = 0
         skipped = 0
         removed = 0
@@ -224,7 +234,7 @@ class Indexer:
             batch = self.config.read_batch
             groups = [plan.to_read[i:i + batch] for i in range(0, len(plan.to_read), batch)]
             read = functools.partial(read_files, max_file_size=self.config.max_file_size,
-                                     timeout=self.config.read_timeout, stop=stop)
+                                     timeout=self.config.read_timeout, stop=stop, ocr_texts=ocr_texts)
             # Read the next group while the previous one is written.
             pending_read: asyncio.Future[list[FileChange]] | None = None
             for i in range(len(groups)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,8 @@ def read_bytes(path: str, limit: int) -> bytes:
 
 
 def read_file(found: FoundFile, state: FileState | None, max_file_size: int, *,
-              timeout: float | None = READ_TIMEOUT, stop: threading.Event | None = None) -> FileChange:
+              timeout: float | None = READ_TIMEOUT, stop: threading.Event | None = None,
+              ocr_texts: Mapping[str, str] | None = None) -> FileChange:
     """Read and chunk one file, or say why not. Never raises for a bad file; raises
     :class:`~desktop.core.notes.bounded.CallCancelled` once ``stop`` is set."""
     path = Path(found.path)
@@ -74,10 +75,11 @@ def read_file(found: FoundFile, state: FileState | None, max_file_size: int, *,
     if len(data) > max_file_size:
         return SkippedFile(found.path, SkipReason.TOO_LARGE, "", found.size, found.mtime_ns)
     digest = file_sha256(data)
-    if state is not None and state.sha256 == digest:
+    # (With OCR on, a file planned for reading is read although unchanged: its scans may be read now.)
+    if state is not None and state.sha256 == digest and ocr_texts is None:
         return TouchedFile(found.path, found.size, found.mtime_ns)
     try:
-        note = extract_text(path, data)
+        note = extract_text(path, data, ocr_texts)
     except NoteUnreadable as exc:
         return SkippedFile(found.path, exc.reason, exc.detail, found.size, found.mtime_ns, digest)
     chunks = tuple(chunk_text(note.text, note.kind))
@@ -91,8 +93,10 @@ def read_file(found: FoundFile, state: FileState | None, max_file_size: int, *,
 def read_files(
     files: Sequence[tuple[FoundFile, FileState | None]], max_file_size: int, *,
     timeout: float | None = READ_TIMEOUT, stop: threading.Event | None = None,
+    ocr_texts: Mapping[str, str] | None = None,
 ) -> list[FileChange]:
-    return [read_file(f, state, max_file_size, timeout=timeout, stop=stop) for f, state in files]
+    return [read_file(f, state, max_file_size, timeout=timeout, stop=stop, ocr_texts=ocr_texts)
+            for f, state in files]
 
 
 @dataclass(slots=True)
@@ -105,7 +109,8 @@ class FolderPlan:
 
 
 def plan_folder(
-    folder_id: int, scan: ScanResult, states: dict[str, FileState]
+    folder_id: int, scan: ScanResult, states: dict[str, FileState], *, ocr: bool = False,
+    reread: Collection[str] = (),
 ) -> FolderPlan:
     """Compare a scan with what is stored: what to read, what to drop, what is unchanged."""
     to_read: list[tuple[FoundFile, FileState | None]] = []
@@ -120,6 +125,8 @@ def plan_folder(
             and state.size == found.size
             and state.mtime_ns == found.mtime_ns
             and state.reason not in RETRIED_REASONS
+            and not (ocr and state.reason == SkipReason.NO_TEXT.value)  # its scans may be read now
+            and found.path not in reread
         ):
             unchanged += 1
             continue

@@ -45,6 +45,7 @@ class IndexConfig:
     read_batch: int = 64  # files per store transaction
     read_timeout: float = READ_TIMEOUT  # seconds for one file's open and read (a stuck share)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    ocr: bool = False  # read images and scanned PDF pages from their recognised text
 
     @staticmethod
     def from_settings(settings: Any, **overrides: Any) -> IndexConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from desktop.core.i18n import QT_TRANSLATE_NOOP
 from desktop.core.notes.encoding import BinaryContent, decode_text
+from desktop.core.notes.ocr import is_image, ocr_text_of
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +114,16 @@ def kind_for(path: Path) -> TextKind:
     return TextKind.PLAIN
 
 
-def extract_text(path: Path, data: bytes) -> NoteText:
-    """Turn a file's bytes into text. Raises :class:`NoteUnreadable`."""
+def extract_text(path: Path, data: bytes, ocr_texts: Mapping[str, str] | None = None) -> NoteText:
+    """Turn a file's bytes into text. Raises :class:`NoteUnreadable`.
+
+    With ``ocr_texts`` (recognised images by hash: OCR is on), images and the pages of a PDF
+    without a text layer are read from there (:func:`desktop.core.notes.ocr.ocr_text_of`)."""
     suffix = path.suffix.lower()
+    if ocr_texts is not None and (suffix == ".pdf" or is_image(path)):
+        scanned = _scanned_text(path, data, ocr_texts)
+        if scanned is not None:
+            return scanned
     try:
         if suffix == ".docx":
             _check_unpacked_size(data)
@@ -137,6 +146,22 @@ def extract_text(path: Path, data: bytes) -> NoteText:
     except Exception as exc:  # noqa: BLE001 - a damaged .docx/.pdf can raise anything from its library
         log.info("cannot read %s: %s", path, exc)
         raise NoteUnreadable(SkipReason.UNREADABLE, f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _scanned_text(path: Path, data: bytes, ocr_texts: Mapping[str, str]) -> NoteText | None:
+    try:
+        found = ocr_text_of(str(path), data, ocr_texts)
+    except Exception as exc:  # noqa: BLE001 - a damaged PDF can raise anything from pypdf
+        log.info("cannot read the scans of %s: %s", path, exc)
+        return None
+    if found is None:
+        return None  # nothing to recognise: read as usual
+    text, missing = found
+    if not text.strip():
+        detail = ("not recognised" if missing == [1] and is_image(path)
+                  else "pages not recognised: " + ", ".join(str(p) for p in missing) if missing else "")
+        raise NoteUnreadable(SkipReason.NO_TEXT, detail)
+    return NoteText(text, TextKind.MARKDOWN, "ocr")
 
 
 def _check_unpacked_size(data: bytes) -> None:

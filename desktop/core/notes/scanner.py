@@ -114,6 +114,7 @@ def scan_folder(
     max_file_size: int,
     exclude: Collection[str] = (),
     allowed: Collection[str] = (),
+    extra_suffixes: Collection[str] = (),
 ) -> ScanResult:
     """List the note files under ``root``; ``exclude`` holds other indexed folders nested inside.
 
@@ -170,7 +171,7 @@ def scan_folder(
                 visited.add(key)
                 subdirs.append(entry.path)
                 continue
-            _consider_file(entry, result, max_file_size, inside)
+            _consider_file(entry, result, max_file_size, inside, extra_suffixes)
         stack.extend(reversed(subdirs))
     return result
 
@@ -197,14 +198,15 @@ def _outside(entry: os.DirEntry[str], inside: Collection[str]) -> str | None:
 
 
 def _consider_file(
-    entry: os.DirEntry[str], result: ScanResult, max_file_size: int, inside: Collection[str]
+    entry: os.DirEntry[str], result: ScanResult, max_file_size: int, inside: Collection[str],
+    extra_suffixes: Collection[str] = (),
 ) -> None:
     name = entry.name
     suffix = os.path.splitext(name)[1].lower()
     if name.startswith(".") or _is_ignored_file(name):
         result.ignored += 1
         return
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and suffix not in extra_suffixes:  # (images, with OCR on)
         if suffix in UNSUPPORTED_DOCUMENT_SUFFIXES:
             result.skipped.append(Skipped(shown_path(entry.path), SkipReason.UNSUPPORTED, suffix))
         else:

@@ -20,12 +20,13 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from desktop.core.ask import SearcherRetriever
+from desktop.core.client import QwenClient
 from desktop.core.errors import ErrorKind, QwenError
 from desktop.core.notes.batch import (
     BatchConfig,
@@ -46,6 +47,7 @@ from desktop.core.notes.index_records import (
 from desktop.core.notes.jobs import BatchJob, Interface
 from desktop.core.notes.models import Embedder
 from desktop.core.notes.rerank import reranked_search, reranker_for, rerank_model_for
+from desktop.core.notes.ocr_run import OcrEstimate, OcrPrepared, OcrProgressed, OcrReport, ocr_step
 from desktop.core.notes.runlock import RunLock
 from desktop.core.recovery import DataFile, Recovery, is_corruption, set_aside
 from desktop.core.notes.search import SearchResults, SharedSearcher
@@ -104,7 +106,7 @@ class JobsUpdated:
     jobs: tuple[BatchJob, ...]
 
 
-NotesEvent = IndexProgressed | IndexPrepared | BatchFallback | JobsUpdated
+NotesEvent = IndexProgressed | IndexPrepared | BatchFallback | JobsUpdated | OcrPrepared | OcrProgressed
 EventSink = Callable[[NotesEvent], None]
 
 
@@ -125,6 +127,7 @@ class RunResult(StrEnum):
     FAILED = "failed"  # the service or network failed; what was indexed is kept
     BUSY = "busy"  # another process (the window, the command line) is indexing these notes now
     DAMAGED = "damaged"  # the index database is damaged: index again with rebuild=True, after asking
+    CONFIRM_OCR = "confirm_ocr"  # scans and photos to read (ocr_estimate): ask, then ocr_confirmed=True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,8 @@ class IndexOutcome:
     batch_fallback: str | None = None  # why batch mode was not used, when it was asked for
     model_change: IndexModelChanged | None = None
     error: QwenError | None = None
+    ocr_estimate: OcrEstimate | None = None  # scans and photos found (with OCR on)
+    ocr: OcrReport | None = None  # what reading them did, pages that failed included
 
     @property
     def ok(self) -> bool:
@@ -305,11 +310,15 @@ class NotesService:
     # -- index runs --------------------------------------------------------------------------
 
     async def index(self, *, mode: RunMode = RunMode.AUTO, rebuild: bool = False,
-                    on_event: EventSink | None = None, live_fallback: bool = False) -> IndexOutcome:
+                    on_event: EventSink | None = None, live_fallback: bool = False,
+                    ocr: bool | None = None, ocr_confirmed: bool = False) -> IndexOutcome:
         """Bring the index up to date: read the folders, then embed what is new (or ask first).
 
         A run above the large-run threshold (parts or estimated cost) ends as CHOOSE in AUTO mode;
         BATCH mode where batch is not offered ends as BATCH_UNAVAILABLE unless ``live_fallback``.
+        With ``ocr`` (by default the "Read scanned documents and photos" setting) scans and photos
+        not read yet are counted first: CONFIRM_OCR asks before they are sent, unless
+        ``ocr_confirmed``.
 
         One run at a time: a second call waits for the first; while another process indexes the
         same database the result is BUSY at once. Raises CancelledError when the calling task is
@@ -325,7 +334,8 @@ class NotesService:
                     await self._set_aside_index()
                 try:
                     return await self._index(mode, rebuild, on_event or (lambda _event: None),
-                                             live_fallback)
+                                             live_fallback, self.settings.ocr_notes if ocr is None else ocr,
+                                             ocr_confirmed)
                 except sqlite3.DatabaseError as exc:
                     error = damaged(exc)
                     log.error("the notes index is damaged: %s", exc)
@@ -348,13 +358,30 @@ class NotesService:
         await asyncio.gather(task, return_exceptions=True)
 
     async def _index(self, mode: RunMode, rebuild: bool, emit: EventSink,
-                     live_fallback: bool) -> IndexOutcome:
+                     live_fallback: bool, ocr: bool = False, ocr_confirmed: bool = False) -> IndexOutcome:
+        found: list[tuple[OcrEstimate, OcrReport | None]] = []
+        outcome = await self._index_body(mode, rebuild, emit, live_fallback, ocr, ocr_confirmed, found)
+        if found and outcome.result is not RunResult.CONFIRM_OCR:
+            outcome = replace(outcome, ocr_estimate=found[0][0], ocr=found[0][1])
+        return outcome
+
+    async def _index_body(self, mode: RunMode, rebuild: bool, emit: EventSink, live_fallback: bool,
+                          ocr: bool, ocr_confirmed: bool,
+                          found: list[tuple[OcrEstimate, OcrReport | None]]) -> IndexOutcome:
         indexer = await self.indexer()
+        indexer.configure(replace(indexer.config, ocr=ocr), indexer.embedder)
         threshold = self.settings.batch_threshold_chunks
         cost_threshold = self.settings.confirm_cost_cny
         try:
             if rebuild:
                 await indexer.reset_for_new_model()
+            if ocr and isinstance(indexer.embedder, QwenClient):  # (reading scans needs the key)
+                ocr_estimate, ocr_report = await ocr_step(
+                    indexer, self.folders, indexer.embedder, confirmed=ocr_confirmed,
+                    emit=emit)  # type: ignore[arg-type]
+                found.append((ocr_estimate, ocr_report))
+                if ocr_report is None:
+                    return IndexOutcome(RunResult.CONFIRM_OCR, ocr_estimate=ocr_estimate)
             estimate, report = await indexer.prepare(self.folders, lambda p: emit(IndexProgressed(p)),
                                                      forget_others=self.forget_missing_folders)
             emit(IndexPrepared(report, estimate))

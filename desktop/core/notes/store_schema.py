@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA_VERSION = 2  # 2: batch_jobs, batch_job_chunks
+SCHEMA_VERSION = 3  # 2: batch_jobs, batch_job_chunks; 3: ocr_pages
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS batch_job_chunks (
     PRIMARY KEY (job_id, line, position)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS batch_job_chunks_chunk ON batch_job_chunks(chunk_id);
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    sha256 TEXT PRIMARY KEY,                -- of the image (a photo, or a PDF page's scan)
+    text TEXT NOT NULL,                     -- what qwen-vl-ocr read, as Markdown
+    model TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 

@@ -55,6 +55,8 @@ class DashScopeServer(_ChatRoutes, _FileBatchRoutes, _NativeRoutes, _SearchRoute
             _Route("POST", re.compile("^" + re.escape(SEARCH_ENDPOINT) + "$"),
                    DashScopeServer._handle_native_generation),
             _Route("POST", re.compile(r"^/services/rerank/text-rerank/text-rerank$"), DashScopeServer._handle_rerank),
+            _Route("POST", re.compile(r"^/services/aigc/multimodal-generation/generation$"),
+                   DashScopeServer._handle_ocr),
         ]
         self._services_init()
         self._routes: list[_Route] = [

@@ -9,6 +9,7 @@ same text; the request (with its ``text_type``) is recorded like every other.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from typing import Any
 
@@ -22,6 +23,17 @@ RERANK_MODELS = {"gte-rerank-v2": 30_000, "qwen3-rerank": 120_000}  # tokens per
 RERANK_MAX_DOCUMENTS = 500
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+OCR_MODELS = ("qwen-vl-ocr", "qwen-vl-ocr-latest")
+_OCR_MARK = re.compile(rb"OCR-TEXT\[(.*?)\]OCR", re.DOTALL)
+
+
+def recognised_text(image: bytes) -> str:
+    """What the stand-in "recognises" in an image: the text a test wrote into it between
+    ``OCR-TEXT[`` and ``]OCR`` (in a PNG text chunk, a JPEG comment…); nothing otherwise."""
+    found = _OCR_MARK.search(image)
+    return found.group(1).decode("utf-8", "replace") if found else ""
 
 
 def is_native_embedding(request: Any) -> bool:
@@ -52,6 +64,41 @@ class _ServiceRoutes(_ServerBase):
     def _services_init(self) -> None:
         self.rerank_status: int = 200  # another status: every rerank request fails with it
         self.native_embedding_status: int = 200  # likewise for synchronous native embeddings
+        self.ocr_fail_texts: set[str] = set()  # an image whose text has one of these: HTTP 500
+        self.ocr_latency: float = 0.0  # seconds per OCR request
+
+    # ---- POST /api/v1/services/aigc/multimodal-generation/generation (qwen-vl-ocr) ----------
+
+    async def _handle_ocr(self, ctx: _Context) -> None:
+        body = ctx.request.body if isinstance(ctx.request.body, dict) else {}
+
+        async def refuse(status: int, code: str, message: str) -> None:
+            await self._send_json(ctx.conn, status, _native_error(code, message, ctx.request_id), ctx.request_id)
+
+        if body.get("model") not in OCR_MODELS:
+            await refuse(400, "InvalidParameter", f"Model not exist: {body.get('model')}")
+            return
+        try:
+            (message,) = body["input"]["messages"]
+            image = next(p["image"] for p in message["content"] if "image" in p)
+            header, _, encoded = image.partition(",")
+            assert header.startswith("data:image/") and header.endswith(";base64")
+            data = base64.b64decode(encoded, validate=True)
+        except (KeyError, TypeError, ValueError, StopIteration, AssertionError):
+            await refuse(400, "InvalidParameter", "The image is not a valid data URL.")
+            return
+        await asyncio.sleep(self.ocr_latency)
+        text = recognised_text(data)
+        if any(marker in text for marker in self.ocr_fail_texts):
+            await refuse(500, "InternalError", "The OCR service failed on this image.")
+            return
+        await self._send_json(ctx.conn, 200, {
+            "output": {"choices": [{"finish_reason": "stop", "message": {
+                "role": "assistant", "content": [{"text": text}]}}]},
+            "usage": {"input_tokens": max(1, len(data) // 100), "output_tokens": approx_tokens(text),
+                      "image_tokens": max(1, len(data) // 100)},
+            "request_id": ctx.request_id,
+        }, ctx.request_id)
 
     # ---- POST /api/v1/services/rerank/text-rerank/text-rerank ------------------------------
 
