@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -143,11 +143,25 @@ class HistoryStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._first_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+        self._first_locked(self._migrate)
         self._recover_interrupted()
+
+    @staticmethod
+    def _first_locked(step: Callable[[], object], patience: float = 30.0) -> None:
+        """Run ``step``, again while another process holds the file in a way SQLite reports at once
+        rather than waiting for (switching a new file to WAL while another migrates it)."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def open(cls, path: Path) -> tuple[HistoryStore, Recovery | None]:
