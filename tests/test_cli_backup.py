@@ -15,7 +15,7 @@ from tests.support.backups import fill_data, folder_state, table_rows
 from tests.support.dashscope_server import TEST_KEY, DashScopeServer
 from tests.support.notes import write_notes
 
-KEY = "sk-clibackup00000000000000000"
+KEY = "sk-FAKE-cli-backup-key-not-real"
 
 
 def test_create_list_and_restore(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -21,7 +21,7 @@ from desktop.core.history import SCHEMA_VERSION, HistoryStore
 from desktop.core.settings import Settings
 from tests.support.backups import as_older_history, fill_data, folder_state, table_rows
 
-KEY = "sk-backuptest0123456789abcdef"
+KEY = "sk-FAKE-backup-test-key-not-real"
 PROXY_PASSWORD = "pr0xy-Pa55word!"
 
 
